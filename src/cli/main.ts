@@ -1,0 +1,36 @@
+import { Command } from 'commander';
+import { VerinferError } from '../errors.js';
+import { conformanceCommand } from './commands/conformance.js';
+import { runCommand } from './commands/run.js';
+import { opsCommand } from './commands/ops.js';
+
+const program = new Command();
+program
+  .name('verinfer')
+  .description('Verifiable AI inference: a bit-exact ONNX engine, signed receipts and fraud proofs')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(runCommand());
+program.addCommand(conformanceCommand());
+program.addCommand(opsCommand());
+
+/** Typed errors become one clear line (or one JSON object) and exit code 1; never a stack trace. */
+function reportError(e: unknown, json: boolean): never {
+  const err =
+    e instanceof VerinferError
+      ? e.toJSON()
+      : { code: 'INTERNAL_ERROR', message: (e as Error)?.message ?? String(e), details: {} };
+  if (json) process.stdout.write(JSON.stringify({ error: err }) + '\n');
+  else {
+    process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+    if (Object.keys(err.details).length) process.stderr.write(`  details: ${JSON.stringify(err.details)}\n`);
+  }
+  process.exit(1);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  reportError(e, process.argv.includes('--json'));
+}

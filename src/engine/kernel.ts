@@ -1,0 +1,129 @@
+import { KernelError, UnsupportedError } from '../errors.js';
+import type { AttrValue, NodeIR } from '../onnx/model.js';
+import { nodeLabel } from '../onnx/load.js';
+import { allocData, type DType } from '../tensor/dtype.js';
+import { checkTensorBytes, Tensor } from '../tensor/tensor.js';
+
+/**
+ * What a kernel gets besides its inputs: the node (attributes, names), the
+ * opset version of the node's domain, and an allocator that enforces the
+ * session's tensor size cap.
+ */
+export class KernelContext {
+  readonly node: NodeIR;
+  readonly opset: number;
+  readonly maxTensorBytes: number;
+
+  constructor(node: NodeIR, opset: number, maxTensorBytes: number) {
+    this.node = node;
+    this.opset = opset;
+    this.maxTensorBytes = maxTensorBytes;
+  }
+
+  /** A zero-filled output tensor; throws TENSOR_TOO_LARGE over the cap. */
+  alloc(dtype: DType, shape: readonly number[]): Tensor {
+    const n = checkTensorBytes(dtype, shape, this.maxTensorBytes, `output of node ${nodeLabel(this.node)}`);
+    return new Tensor(dtype, shape, allocData(dtype, n));
+  }
+
+  /** Checks the byte cap for a tensor the kernel builds itself (e.g. from an existing typed array). */
+  checkSize(dtype: DType, shape: readonly number[]): number {
+    return checkTensorBytes(dtype, shape, this.maxTensorBytes, `output of node ${nodeLabel(this.node)}`);
+  }
+
+  has(name: string): boolean {
+    return this.node.attrs.has(name);
+  }
+
+  private attr(name: string): AttrValue | undefined {
+    return this.node.attrs.get(name);
+  }
+
+  int(name: string, dflt: number): number;
+  int(name: string): number | undefined;
+  int(name: string, dflt?: number): number | undefined {
+    const a = this.attr(name);
+    if (!a) return dflt;
+    if (a.kind !== 'int') throw this.badAttr(name, 'an int', a.kind);
+    return a.value;
+  }
+
+  float(name: string, dflt: number): number;
+  float(name: string): number | undefined;
+  float(name: string, dflt?: number): number | undefined {
+    const a = this.attr(name);
+    if (!a) return dflt;
+    if (a.kind === 'float' || a.kind === 'int') return a.value;
+    throw this.badAttr(name, 'a float', a.kind);
+  }
+
+  string(name: string, dflt: string): string;
+  string(name: string): string | undefined;
+  string(name: string, dflt?: string): string | undefined {
+    const a = this.attr(name);
+    if (!a) return dflt;
+    if (a.kind !== 'string') throw this.badAttr(name, 'a string', a.kind);
+    return a.value;
+  }
+
+  ints(name: string, dflt: number[]): number[];
+  ints(name: string): number[] | undefined;
+  ints(name: string, dflt?: number[]): number[] | undefined {
+    const a = this.attr(name);
+    if (!a) return dflt;
+    if (a.kind === 'ints') return a.value;
+    if (a.kind === 'int') return [a.value];
+    throw this.badAttr(name, 'a list of ints', a.kind);
+  }
+
+  floats(name: string, dflt: number[]): number[];
+  floats(name: string): number[] | undefined;
+  floats(name: string, dflt?: number[]): number[] | undefined {
+    const a = this.attr(name);
+    if (!a) return dflt;
+    if (a.kind === 'floats') return a.value;
+    if (a.kind === 'ints') return a.value;
+    throw this.badAttr(name, 'a list of floats', a.kind);
+  }
+
+  strings(name: string): string[] | undefined {
+    const a = this.attr(name);
+    if (!a) return undefined;
+    if (a.kind !== 'strings') throw this.badAttr(name, 'a list of strings', a.kind);
+    return a.value;
+  }
+
+  tensor(name: string): Tensor | undefined {
+    const a = this.attr(name);
+    if (!a) return undefined;
+    if (a.kind !== 'tensor') throw this.badAttr(name, 'a tensor', a.kind);
+    return a.value;
+  }
+
+  /** A KernelError (INVALID_ARGUMENT) naming this node. */
+  error(message: string, details: Record<string, unknown> = {}): KernelError {
+    return new KernelError(`${nodeLabel(this.node)}: ${message}`, { node: this.node.index, opType: this.node.opType, ...details });
+  }
+
+  /** An UnsupportedError (UNSUPPORTED_FEATURE) naming this node: valid ONNX the engine does not implement. */
+  unsupported(message: string, details: Record<string, unknown> = {}): UnsupportedError {
+    return new UnsupportedError('UNSUPPORTED_FEATURE', `${nodeLabel(this.node)}: ${message}`, {
+      node: this.node.index,
+      opType: this.node.opType,
+      ...details,
+    });
+  }
+
+  private badAttr(name: string, want: string, got: string): KernelError {
+    return this.error(`attribute ${name} must be ${want}, got ${got}`, { attribute: name });
+  }
+}
+
+/**
+ * A kernel maps input tensors (undefined for an omitted optional input) to
+ * output tensors in the node's output order. Kernels never mutate inputs.
+ */
+export type Kernel = (inputs: (Tensor | undefined)[], ctx: KernelContext) => Tensor[];
+
+/** An op family module exports a table of kernels by ONNX op type. */
+export type KernelTable = Record<string, Kernel>;

@@ -1,0 +1,165 @@
+import { InputError, UnsupportedError, VerinferError } from '../errors.js';
+import { loadModel, nodeLabel, type LoadOptions } from '../onnx/load.js';
+import { requiredInputs, type ModelIR, type ValueInfo } from '../onnx/model.js';
+import { tensorDigest } from '../tensor/canonical.js';
+import { dtypeName, isDType } from '../tensor/dtype.js';
+import { DEFAULT_MAX_TENSOR_BYTES, type Tensor } from '../tensor/tensor.js';
+import { KernelContext, type Kernel } from './kernel.js';
+import { getKernel } from './registry.js';
+import { TraceBuilder, type Trace } from './trace.js';
+
+/** Names the set of canonical kernel definitions; any change of kernel arithmetic changes it. */
+export const SEMANTICS_VERSION = 'verinfer-canonical/1';
+
+export interface SessionOptions extends LoadOptions {}
+
+export interface RunOptions {
+  /** Compute the execution trace (per-node output digests and their Merkle root). */
+  trace?: boolean;
+  /** Called after each node, for progress reporting. */
+  onNode?: (index: number, total: number) => void;
+}
+
+export interface RunResult {
+  /** Graph outputs by name. */
+  outputs: Record<string, Tensor>;
+  /** Graph outputs in graph order. */
+  outputList: Tensor[];
+  trace?: Trace;
+}
+
+/** A loaded, validated model ready to run. Immutable; `run` may be called many times. */
+export class Session {
+  readonly model: ModelIR;
+  readonly maxTensorBytes: number;
+  private readonly kernels: Kernel[];
+  /** For each node, the value names whose last reader it is (freed after it runs). */
+  private readonly frees: string[][];
+
+  constructor(model: ModelIR, options: SessionOptions = {}) {
+    this.model = model;
+    this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
+    const g = model.graph;
+    this.kernels = g.nodes.map((n) => {
+      if (n.domain !== '') {
+        throw new UnsupportedError('UNSUPPORTED_DOMAIN', `node ${nodeLabel(n)} uses operator domain ${n.domain}, which the engine does not support`, {
+          node: n.index,
+          opType: n.opType,
+          domain: n.domain,
+        });
+      }
+      const k = getKernel(n.domain, n.opType);
+      if (!k) {
+        throw new UnsupportedError('UNSUPPORTED_OP', `operator ${n.opType} (node ${nodeLabel(n)}) is not supported`, {
+          node: n.index,
+          nodeName: n.name,
+          opType: n.opType,
+        });
+      }
+      return k;
+    });
+    const keep = new Set(g.outputs.map((o) => o.name));
+    const lastUse = new Map<string, number>();
+    g.nodes.forEach((n) => n.inputs.forEach((i) => i && lastUse.set(i, n.index)));
+    this.frees = g.nodes.map(() => []);
+    for (const [name, at] of lastUse) if (!keep.has(name) && !g.initializers.has(name)) this.frees[at]!.push(name);
+  }
+
+  /** Inputs the caller must feed, in graph order. */
+  get inputs(): ValueInfo[] {
+    return requiredInputs(this.model.graph);
+  }
+
+  get outputs(): ValueInfo[] {
+    return this.model.graph.outputs;
+  }
+
+  run(feeds: Record<string, Tensor>, options: RunOptions = {}): RunResult {
+    const g = this.model.graph;
+    const values = new Map<string, Tensor>(g.initializers);
+    this.checkFeeds(feeds);
+    for (const [k, v] of Object.entries(feeds)) values.set(k, v);
+    const trace = options.trace ? new TraceBuilder() : undefined;
+    const opset = this.model.opsets;
+    for (const node of g.nodes) {
+      const inputs = node.inputs.map((name) => (name === '' ? undefined : values.get(name)));
+      const ctx = new KernelContext(node, opset.get(node.domain) ?? 1, this.maxTensorBytes);
+      let outs: Tensor[];
+      try {
+        outs = this.kernels[node.index]!(inputs, ctx);
+      } catch (e) {
+        if (e instanceof VerinferError) {
+          if (e.details.node === undefined) Object.assign(e.details, { node: node.index, opType: node.opType });
+          throw e;
+        }
+        throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} failed: ${(e as Error)?.message ?? String(e)}`, {
+          node: node.index,
+          opType: node.opType,
+        });
+      }
+      const digests: (Uint8Array | undefined)[] = [];
+      node.outputs.forEach((name, i) => {
+        if (name === '') {
+          digests.push(undefined);
+          return;
+        }
+        const t = outs[i];
+        if (!t) throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} did not produce output ${i} (${name})`, { node: node.index });
+        values.set(name, t);
+        if (trace) digests.push(tensorDigest(t));
+      });
+      trace?.add(node.index, node, digests);
+      for (const name of this.frees[node.index]!) values.delete(name);
+      options.onNode?.(node.index, g.nodes.length);
+    }
+    const outputList = g.outputs.map((o) => values.get(o.name)!);
+    const outputs: Record<string, Tensor> = {};
+    g.outputs.forEach((o, i) => (outputs[o.name] = outputList[i]!));
+    return {
+      outputs,
+      outputList,
+      trace: trace && { leaves: trace.leaves, outputDigests: trace.outputDigests, root: trace.root() },
+    };
+  }
+
+  private checkFeeds(feeds: Record<string, Tensor>): void {
+    const g = this.model.graph;
+    const declared = new Map(g.inputs.map((i) => [i.name, i]));
+    for (const name of Object.keys(feeds)) {
+      if (!declared.has(name)) {
+        throw new InputError('UNKNOWN_INPUT', `the model has no input named ${name}`, { input: name, expected: this.inputs.map((i) => i.name) });
+      }
+    }
+    for (const info of g.inputs) {
+      const t = feeds[info.name];
+      if (!t) {
+        if (g.initializers.has(info.name)) continue;
+        throw new InputError('MISSING_INPUT', `missing input ${info.name}`, { input: info.name, expected: this.inputs.map((i) => i.name) });
+      }
+      if (info.dtype !== undefined && info.dtype !== t.dtype) {
+        throw new InputError('INPUT_DTYPE_MISMATCH', `input ${info.name} must be ${dtypeName(info.dtype)}, got ${dtypeName(t.dtype)}`, {
+          input: info.name,
+          expected: dtypeName(info.dtype),
+          actual: dtypeName(t.dtype),
+        });
+      }
+      if (!isDType(t.dtype)) throw new InputError('INPUT_DTYPE_MISMATCH', `input ${info.name} has unsupported dtype`, { input: info.name });
+      if (info.shape) {
+        const ok = info.shape.length === t.shape.length && info.shape.every((d, i) => typeof d !== 'number' || d === t.shape[i]);
+        if (!ok) {
+          throw new InputError('INPUT_SHAPE_MISMATCH', `input ${info.name} must have shape [${info.shape.map((d) => d ?? '?').join(',')}], got [${t.shape.join(',')}]`, {
+            input: info.name,
+            expected: info.shape,
+            actual: [...t.shape],
+          });
+        }
+      }
+    }
+  }
+}
+
+/** Decodes, validates and prepares a model. */
+export function createSession(model: Uint8Array | ModelIR, options: SessionOptions = {}): Session {
+  const ir = model instanceof Uint8Array ? loadModel(model, options) : model;
+  return new Session(ir, options);
+}

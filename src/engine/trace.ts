@@ -1,0 +1,57 @@
+import { merkleRootOfLeafHashes, leafHash } from '../hash/merkle.js';
+import type { NodeIR } from '../onnx/model.js';
+
+const utf8 = new TextEncoder();
+const ABSENT = new Uint8Array(32);
+
+/** The op name a trace leaf records: bare for the default domain, `domain:op` otherwise. */
+export function traceOpName(n: Pick<NodeIR, 'domain' | 'opType'>): string {
+  return n.domain === '' ? n.opType : `${n.domain}:${n.opType}`;
+}
+
+/**
+ * Trace leaf of DESIGN.md: u32le(i) || u8(len) || opType || u8(outputs) || output digests.
+ * An omitted optional output (empty name) contributes 32 zero bytes.
+ */
+export function traceLeaf(index: number, node: Pick<NodeIR, 'domain' | 'opType'>, outputDigests: (Uint8Array | undefined)[]): Uint8Array {
+  const op = utf8.encode(traceOpName(node));
+  if (op.length > 255 || outputDigests.length > 255) throw new RangeError('op name or output count too long for a trace leaf');
+  const leaf = new Uint8Array(4 + 1 + op.length + 1 + 32 * outputDigests.length);
+  new DataView(leaf.buffer).setUint32(0, index, true);
+  leaf[4] = op.length;
+  leaf.set(op, 5);
+  let off = 5 + op.length;
+  leaf[off++] = outputDigests.length;
+  for (const d of outputDigests) {
+    leaf.set(d ?? ABSENT, off);
+    off += 32;
+  }
+  return leaf;
+}
+
+/** Accumulates trace leaves as nodes run; the root is MTH over the leaves. */
+export class TraceBuilder {
+  readonly leaves: Uint8Array[] = [];
+  readonly outputDigests: (Uint8Array | undefined)[][] = [];
+  private readonly leafHashes: Uint8Array[] = [];
+
+  add(index: number, node: Pick<NodeIR, 'domain' | 'opType'>, digests: (Uint8Array | undefined)[]): void {
+    if (index !== this.leaves.length) throw new RangeError(`trace leaf ${index} added out of order`);
+    const leaf = traceLeaf(index, node, digests);
+    this.leaves.push(leaf);
+    this.outputDigests.push(digests);
+    this.leafHashes.push(leafHash(leaf));
+  }
+
+  root(): Uint8Array {
+    return merkleRootOfLeafHashes(this.leafHashes);
+  }
+}
+
+export interface Trace {
+  /** The leaf bytes, one per node in ONNX node order. */
+  leaves: Uint8Array[];
+  /** Per node, the digests of its outputs (undefined for an omitted optional output). */
+  outputDigests: (Uint8Array | undefined)[][];
+  root: Uint8Array;
+}

@@ -1,0 +1,78 @@
+/**
+ * Typed errors. Every error a user can meet carries a stable `code` and a
+ * structured `details` object naming the offending thing, so the CLI, the API
+ * and tests can react to it without parsing messages.
+ */
+export type ErrorCode =
+  | 'MODEL_DECODE_FAILED'
+  | 'MODEL_INVALID'
+  | 'GRAPH_NOT_TOPOLOGICAL'
+  | 'UNSUPPORTED_OP'
+  | 'UNSUPPORTED_DOMAIN'
+  | 'UNSUPPORTED_OPSET'
+  | 'UNSUPPORTED_DTYPE'
+  | 'UNSUPPORTED_FEATURE'
+  | 'EXTERNAL_DATA_UNSUPPORTED'
+  | 'MISSING_INPUT'
+  | 'UNKNOWN_INPUT'
+  | 'INPUT_DTYPE_MISMATCH'
+  | 'INPUT_SHAPE_MISMATCH'
+  | 'INVALID_TENSOR'
+  | 'INVALID_ARGUMENT'
+  | 'TENSOR_TOO_LARGE'
+  | 'KERNEL_FAILED'
+  | 'INVALID_INPUT_FILE';
+
+export class VerinferError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'VerinferError';
+    this.code = code;
+    this.details = details;
+  }
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** The model file itself is broken (cannot decode, inconsistent graph). */
+export class ModelError extends VerinferError {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+    this.name = 'ModelError';
+  }
+}
+
+/** Valid ONNX that uses something outside the engine's supported set. */
+export class UnsupportedError extends VerinferError {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+    this.name = 'UnsupportedError';
+  }
+}
+
+/** The caller's feeds do not match the model's inputs. */
+export class InputError extends VerinferError {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+    this.name = 'InputError';
+  }
+}
+
+/** A configured resource limit would be exceeded. */
+export class LimitError extends VerinferError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('TENSOR_TOO_LARGE', message, details);
+    this.name = 'LimitError';
+  }
+}
+
+/** An operator was given inputs or attributes it cannot accept. */
+export class KernelError extends VerinferError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('INVALID_ARGUMENT', message, details);
+    this.name = 'KernelError';
+  }
+}

@@ -1,0 +1,3 @@
+export * from './model.js';
+export * from './load.js';
+export * from './tensorProto.js';
