@@ -11,10 +11,13 @@ import { ops as indexing } from './ops/indexing.js';
 import { ops as resize } from './ops/resize.js';
 import { ops as quantize } from './ops/quantize.js';
 import { ops as rnn } from './ops/rnn.js';
+import { ops as attention } from './ops/attention.js';
+import { ops as loss } from './ops/loss.js';
+import { ops as misc } from './ops/misc.js';
 
 /** Every kernel of the default ONNX domain, by op type. */
 const DEFAULT_DOMAIN: Map<string, Kernel> = new Map(
-  [elementwise, unary, reduce, normalization, matmul, conv, pool, shape, indexing, resize, quantize, rnn].flatMap((t: KernelTable) =>
+  [elementwise, unary, reduce, normalization, matmul, conv, pool, shape, indexing, resize, quantize, rnn, attention, loss, misc].flatMap((t: KernelTable) =>
     Object.entries(t),
   ),
 );

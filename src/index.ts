@@ -1,0 +1,7 @@
+// Public API of the verinfer package (the layers that also run in browsers).
+export * from './errors.js';
+export * from './tensor/index.js';
+export * from './onnx/index.js';
+export * from './engine/index.js';
+export { sha256, toHex } from './hash/sha256.js';
+export { merkleRoot, merkleRootOfLeafHashes, leafHash, nodeHash } from './hash/merkle.js';
