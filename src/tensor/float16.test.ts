@@ -28,3 +28,9 @@ test('known values and round-to-nearest-even', () => {
   assert.equal(numberToFloat16(NaN) & 0x7e00, 0x7e00);
   assert.equal(numberToFloat16(-Infinity), 0xfc00);
 });
+
+test('float64 values round once, directly to binary16 (no double rounding through float32)', () => {
+  assert.equal(numberToFloat16(1 + 2 ** -11 + 2 ** -40), 0x3c01);
+  assert.equal(numberToFloat16(65519.99999), 0x7bff);
+  assert.equal(numberToFloat16(-(2 ** -25) - 2 ** -60), 0x8001);
+});

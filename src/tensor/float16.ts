@@ -23,32 +23,38 @@ for (let e = 0; e < 32; e++) {
   POW2.push(p);
 }
 
+const f64 = new Float64Array(1);
+const u64hi = new Uint32Array(f64.buffer, 4, 1);
+
+/** 2^k for integer k in [-40, 40], exact. */
+function pow2(k: number): number {
+  let p = 1;
+  for (let i = 0; i < Math.abs(k); i++) p = k < 0 ? p / 2 : p * 2;
+  return p;
+}
+
+/** Round-half-even of a non-negative double to an integer (exact: v - floor(v) is exact). */
+function roundHalfEvenNonNeg(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+}
+
 /**
- * A number -> binary16 bits, round-to-nearest-even. The value is first rounded
- * to float32 (as ONNX's Cast from float32 does); double rounding through
- * float32 is what every runtime that stores float32 does.
+ * A number (any double) -> binary16 bits, correctly rounded (round-to-nearest-even)
+ * in one step from the exact value, as numpy's astype(float16) does. Scaling by a
+ * power of two is exact, so the only rounding is roundHalfEvenNonNeg. NaN -> 0x7e00
+ * with the source's sign bit.
  */
 export function numberToFloat16(x: number): number {
-  f32[0] = x;
-  const b = u32[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let man = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // rounds to zero (below half the smallest subnormal)
-    man |= 0x800000;
-    const shift = 14 - e; // 14..24
-    const half = 1 << (shift - 1);
-    const rest = man & ((1 << shift) - 1);
-    let r = man >>> shift;
-    if (rest > half || (rest === half && (r & 1))) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (man >>> 13);
-  const rest = man & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) r++; // may carry into the exponent: correct
-  return sign | r;
+  f64[0] = x;
+  const hi = u64hi[0]!;
+  const sign = (hi >>> 16) & 0x8000;
+  if (x !== x) return sign | 0x7e00;
+  const a = Math.abs(x);
+  if (a >= 65520) return sign | 0x7c00; // 65520 is halfway between 65504 and 2^16: ties to even -> Inf
+  if (a < 6.103515625e-5) return sign | roundHalfEvenNonNeg(a * 16777216); // subnormal, in units of 2^-24
+  const e = ((hi >>> 20) & 0x7ff) - 1023; // -14..15
+  const m = roundHalfEvenNonNeg(a * pow2(10 - e)); // in [1024, 2048]; 2048 carries into the exponent
+  return sign | (((e + 15) << 10) + (m - 1024));
 }
