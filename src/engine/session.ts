@@ -2,7 +2,7 @@ import { InputError, UnsupportedError, VerinferError } from '../errors.js';
 import { loadModel, nodeLabel, type LoadOptions } from '../onnx/load.js';
 import { requiredInputs, type ModelIR, type ValueInfo } from '../onnx/model.js';
 import { tensorDigest } from '../tensor/canonical.js';
-import { dtypeName, isDType } from '../tensor/dtype.js';
+import { checkDType, dtypeName, isDType } from '../tensor/dtype.js';
 import { DEFAULT_MAX_TENSOR_BYTES, type Tensor } from '../tensor/tensor.js';
 import { KernelContext, type Kernel } from './kernel.js';
 import { getKernel } from './registry.js';
@@ -58,6 +58,12 @@ export class Session {
       }
       return k;
     });
+    for (const v of [...g.inputs, ...g.outputs]) {
+      if (v.dtype === -1) {
+        throw new UnsupportedError('UNSUPPORTED_FEATURE', `graph value ${v.name} is a sequence, map or optional; only tensors are supported`, { value: v.name });
+      }
+      if (v.dtype !== undefined && !g.initializers.has(v.name)) checkDType(v.dtype, `graph value ${v.name}`);
+    }
     const keep = new Set(g.outputs.map((o) => o.name));
     const lastUse = new Map<string, number>();
     g.nodes.forEach((n) => n.inputs.forEach((i) => i && lastUse.set(i, n.index)));
