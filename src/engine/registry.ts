@@ -14,10 +14,12 @@ import { ops as rnn } from './ops/rnn.js';
 import { ops as attention } from './ops/attention.js';
 import { ops as loss } from './ops/loss.js';
 import { ops as misc } from './ops/misc.js';
+import { ops as vision } from './ops/vision.js';
+import { ops as recent } from './ops/recent.js';
 
 /** Every kernel of the default ONNX domain, by op type. */
 const DEFAULT_DOMAIN: Map<string, Kernel> = new Map(
-  [elementwise, unary, reduce, normalization, matmul, conv, pool, shape, indexing, resize, quantize, rnn, attention, loss, misc].flatMap((t: KernelTable) =>
+  [elementwise, unary, reduce, normalization, matmul, conv, pool, shape, indexing, resize, quantize, rnn, attention, loss, misc, vision, recent].flatMap((t: KernelTable) =>
     Object.entries(t),
   ),
 );
