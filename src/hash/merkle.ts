@@ -36,3 +36,108 @@ export function merkleRootOfLeafHashes(leafHashes: readonly Uint8Array[]): Uint8
 export function merkleRoot(items: readonly Uint8Array[]): Uint8Array {
   return merkleRootOfLeafHashes(items.map(leafHash));
 }
+
+/** Largest power of two strictly below n (n > 1): where RFC 6962 splits a list of n. */
+export function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/** MTH of leaves [lo, hi) given their leaf hashes. */
+export function subtreeRoot(leafHashes: readonly Uint8Array[], lo = 0, hi = leafHashes.length): Uint8Array {
+  if (hi - lo <= 0) return sha256(new Uint8Array(0));
+  if (hi - lo === 1) return leafHashes[lo]!;
+  return merkleRootOfLeafHashes(leafHashes.slice(lo, hi));
+}
+
+/** Audit path PATH(m, D[n]) of RFC 6962 §2.1.1 for leaf `index` (leaf-side sibling first). */
+export function inclusionProof(leafHashes: readonly Uint8Array[], index: number, lo = 0, hi = leafHashes.length): Uint8Array[] {
+  if (index < lo || index >= hi) throw new RangeError(`leaf ${index} is outside [${lo}, ${hi})`);
+  if (hi - lo === 1) return [];
+  const k = splitPoint(hi - lo);
+  return index < lo + k
+    ? [...inclusionProof(leafHashes, index, lo, lo + k), subtreeRoot(leafHashes, lo + k, hi)]
+    : [...inclusionProof(leafHashes, index, lo + k, hi), subtreeRoot(leafHashes, lo, lo + k)];
+}
+
+const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The root an audit path implies (RFC 9162 §2.1.3.2), or undefined if the path cannot fit a tree of `size`. */
+export function rootFromInclusionProof(leafHash: Uint8Array, index: number, size: number, proof: readonly Uint8Array[]): Uint8Array | undefined {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return undefined;
+  let fn = index;
+  let sn = size - 1;
+  let r = leafHash;
+  for (const p of proof) {
+    if (sn === 0) return undefined;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? r : undefined;
+}
+
+export function verifyInclusion(leafHash: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+  const r = rootFromInclusionProof(leafHash, index, size, proof);
+  return r !== undefined && equal(r, root);
+}
+
+/**
+ * Consistency proof PROOF(m, D[n]) of RFC 6962 §2.1.2: shows that the first `m`
+ * leaves form a prefix of the tree of all n leaves (0 < m <= n).
+ */
+export function consistencyProof(leafHashes: readonly Uint8Array[], m: number): Uint8Array[] {
+  const n = leafHashes.length;
+  if (!(m > 0 && m <= n)) throw new RangeError(`prefix size ${m} must be in 1..${n}`);
+  const sub = (m: number, lo: number, hi: number, complete: boolean): Uint8Array[] => {
+    if (m === hi - lo) return complete ? [] : [subtreeRoot(leafHashes, lo, hi)];
+    const k = splitPoint(hi - lo);
+    return m <= k
+      ? [...sub(m, lo, lo + k, complete), subtreeRoot(leafHashes, lo + k, hi)]
+      : [...sub(m - k, lo + k, hi, false), subtreeRoot(leafHashes, lo, lo + k)];
+  };
+  return sub(m, 0, n, true);
+}
+
+/** Verifies a consistency proof between a tree of m leaves and one of n leaves (RFC 9162 §2.1.4.2). */
+export function verifyConsistency(m: number, n: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: readonly Uint8Array[]): boolean {
+  if (!Number.isSafeInteger(m) || !Number.isSafeInteger(n) || m <= 0 || m > n) return false;
+  if (m === n) return proof.length === 0 && equal(oldRoot, newRoot);
+  const path = (m & (m - 1)) === 0 ? [oldRoot, ...proof] : [...proof];
+  if (path.length === 0) return false;
+  let fn = m - 1;
+  let sn = n - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0]!;
+  let sr = path[0]!;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
+}
