@@ -1,6 +1,6 @@
 import { InputError, UnsupportedError, VerinferError } from '../errors.js';
 import { loadModel, nodeLabel, type LoadOptions } from '../onnx/load.js';
-import { requiredInputs, type ModelIR, type ValueInfo } from '../onnx/model.js';
+import { requiredInputs, type ModelIR, type NodeIR, type ValueInfo } from '../onnx/model.js';
 import { tensorDigest } from '../tensor/canonical.js';
 import { checkDType, dtypeName, isDType } from '../tensor/dtype.js';
 import { DEFAULT_MAX_TENSOR_BYTES, type Tensor } from '../tensor/tensor.js';
@@ -18,6 +18,12 @@ export interface RunOptions {
   trace?: boolean;
   /** Called after each node, for progress reporting. */
   onNode?: (index: number, total: number) => void;
+  /**
+   * Sees each node's outputs before they are stored and traced. Used to keep
+   * intermediate tensors (a challenger building a fraud proof) and, in tests and
+   * byzantine devnet nodes, to replace them (returning a new output list).
+   */
+  afterNode?: (node: NodeIR, outputs: Tensor[]) => Tensor[] | void;
 }
 
 export interface RunResult {
@@ -86,23 +92,10 @@ export class Session {
     this.checkFeeds(feeds);
     for (const [k, v] of Object.entries(feeds)) values.set(k, v);
     const trace = options.trace ? new TraceBuilder() : undefined;
-    const opset = this.model.opsets;
     for (const node of g.nodes) {
       const inputs = node.inputs.map((name) => (name === '' ? undefined : values.get(name)));
-      const ctx = new KernelContext(node, opset.get(node.domain) ?? 1, this.maxTensorBytes);
-      let outs: Tensor[];
-      try {
-        outs = this.kernels[node.index]!(inputs, ctx);
-      } catch (e) {
-        if (e instanceof VerinferError) {
-          if (e.details.node === undefined) Object.assign(e.details, { node: node.index, opType: node.opType });
-          throw e;
-        }
-        throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} failed: ${(e as Error)?.message ?? String(e)}`, {
-          node: node.index,
-          opType: node.opType,
-        });
-      }
+      let outs = this.runNode(node.index, inputs);
+      outs = options.afterNode?.(node, outs) ?? outs;
       const digests: (Uint8Array | undefined)[] = [];
       node.outputs.forEach((name, i) => {
         if (name === '') {
@@ -126,6 +119,25 @@ export class Session {
       outputList,
       trace: trace && { leaves: trace.leaves, outputDigests: trace.outputDigests, root: trace.root() },
     };
+  }
+
+  /** Runs one node on given inputs (the one-operator check of a fraud proof). Typed errors name the node. */
+  runNode(index: number, inputs: (Tensor | undefined)[]): Tensor[] {
+    const node = this.model.graph.nodes[index];
+    if (!node) throw new InputError('INVALID_ARGUMENT', `the model has no node ${index}`, { node: index });
+    const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes);
+    try {
+      return this.kernels[index]!(inputs, ctx);
+    } catch (e) {
+      if (e instanceof VerinferError) {
+        if (e.details.node === undefined) Object.assign(e.details, { node: node.index, opType: node.opType });
+        throw e;
+      }
+      throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} failed: ${(e as Error)?.message ?? String(e)}`, {
+        node: node.index,
+        opType: node.opType,
+      });
+    }
   }
 
   private checkFeeds(feeds: Record<string, Tensor>): void {
