@@ -55,3 +55,23 @@ export interface Trace {
   outputDigests: (Uint8Array | undefined)[][];
   root: Uint8Array;
 }
+
+export interface ParsedTraceLeaf {
+  index: number;
+  opName: string;
+  outputDigests: Uint8Array[];
+}
+
+/** Parses a trace leaf; undefined when the bytes are not a well-formed leaf. */
+export function parseTraceLeaf(leaf: Uint8Array): ParsedTraceLeaf | undefined {
+  if (leaf.length < 6) return undefined;
+  const index = new DataView(leaf.buffer, leaf.byteOffset, leaf.byteLength).getUint32(0, true);
+  const len = leaf[4]!;
+  if (leaf.length < 6 + len) return undefined;
+  const opName = new TextDecoder('utf-8', { fatal: false }).decode(leaf.subarray(5, 5 + len));
+  const count = leaf[5 + len]!;
+  const start = 6 + len;
+  if (leaf.length !== start + 32 * count) return undefined;
+  const outputDigests = Array.from({ length: count }, (_, i) => leaf.slice(start + 32 * i, start + 32 * (i + 1)));
+  return { index, opName, outputDigests };
+}
