@@ -21,7 +21,22 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'TENSOR_TOO_LARGE'
   | 'KERNEL_FAILED'
-  | 'INVALID_INPUT_FILE';
+  | 'INVALID_INPUT_FILE'
+  | 'RECEIPT_INVALID'
+  | 'KEY_INVALID'
+  | 'KEY_EXISTS'
+  // model store (src/store)
+  | 'INVALID_CID'
+  | 'BLOCK_NOT_FOUND'
+  | 'BLOCK_CORRUPT'
+  | 'DAG_INCOMPLETE'
+  | 'MODEL_NOT_FOUND'
+  | 'VERSION_EXISTS'
+  | 'METADATA_INVALID'
+  | 'CAR_INVALID'
+  | 'PIN_IN_USE'
+  | 'STORE_BUSY'
+  | 'STORE_IO';
 
 export class VerinferError extends Error {
   readonly code: ErrorCode;

@@ -5,3 +5,4 @@ export * from './onnx/index.js';
 export * from './engine/index.js';
 export { sha256, toHex } from './hash/sha256.js';
 export { merkleRoot, merkleRootOfLeafHashes, leafHash, nodeHash } from './hash/merkle.js';
+export * from './proof/index.js';

@@ -3,6 +3,8 @@ import { VerinferError } from '../errors.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { runCommand } from './commands/run.js';
 import { opsCommand } from './commands/ops.js';
+import { keyCommand } from './commands/key.js';
+import { verifyCommand } from './commands/verify.js';
 
 const program = new Command();
 program
@@ -14,6 +16,8 @@ program
 program.addCommand(runCommand());
 program.addCommand(conformanceCommand());
 program.addCommand(opsCommand());
+program.addCommand(keyCommand());
+program.addCommand(verifyCommand());
 
 /** Typed errors become one clear line (or one JSON object) and exit code 1; never a stack trace. */
 function reportError(e: unknown, json: boolean): never {

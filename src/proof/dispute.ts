@@ -1,0 +1,137 @@
+import { inclusionProof, leafHash, subtreeRoot } from '../hash/merkle.js';
+import { createSession, type Session } from '../engine/session.js';
+import { tensorDigest, tensorListDigest } from '../tensor/canonical.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Bisection, chooseSide, pathInCommittedTree, type DisputeAnswer, type DisputeQuery } from './bisection.js';
+import { FRAUD_PROOF_SCHEMA, verifyFraudProof, type FraudInput, type FraudProof, type FraudVerdict, type LeafOpening } from './fraud.js';
+import { parseReceipt } from './receipt.js';
+import { fromHex, tensorToWire, toHexBytes } from './wire.js';
+
+/** How the challenger reaches the executor: one question, one answer (in-process, HTTP, or a contract later). */
+export type Responder = (q: DisputeQuery) => DisputeAnswer | Promise<DisputeAnswer>;
+
+export interface DisputeOutcome {
+  /** 'none' when the challenger's own execution agrees with the receipt. */
+  winner: 'none' | 'challenger' | 'executor';
+  reason: string;
+  /** Questions asked in the bisection (ceil(log2 nodes) + 1 at most). */
+  rounds: number;
+  transcript: { query: DisputeQuery; answer: DisputeAnswer }[];
+  /** The located node, when the game reached a leaf. */
+  node?: number;
+  fraudProof?: FraudProof;
+  verdict?: FraudVerdict;
+}
+
+export interface ChallengeOptions {
+  receipt: unknown;
+  modelBytes: Uint8Array;
+  /** The request's inputs, by graph input name. */
+  inputs: Record<string, Tensor>;
+  /** The executor's side of the game. */
+  respond: Responder;
+  session?: Session;
+  /**
+   * The challenger's own execution. Defaults to an honest run; tests replace it
+   * to play a dishonest challenger.
+   */
+  execute?: (session: Session, inputs: Record<string, Tensor>) => ChallengerRun;
+}
+
+export interface ChallengerRun {
+  leaves: Uint8Array[];
+  /** Every value the run produced, by name (for the fraud proof's input tensors). */
+  values: Map<string, Tensor>;
+  outputs: Tensor[];
+}
+
+export function honestRun(session: Session, inputs: Record<string, Tensor>): ChallengerRun {
+  const values = new Map<string, Tensor>();
+  const r = session.run(inputs, {
+    trace: true,
+    afterNode: (node, outs) => node.outputs.forEach((name, k) => name && outs[k] && values.set(name, outs[k]!)),
+  });
+  return { leaves: r.trace!.leaves, values, outputs: r.outputList };
+}
+
+const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const opening = (node: number, leaf: Uint8Array, path: Uint8Array[]): LeafOpening => ({ node, leaf: toHexBytes(leaf), path: path.map(toHexBytes) });
+
+/**
+ * The challenger's side of a dispute: re-executes the receipt's request, and if
+ * its result differs, plays the bisection game against the executor and ends
+ * with a fraud proof checked by the same function any referee uses.
+ */
+export async function challengeReceipt(opts: ChallengeOptions): Promise<DisputeOutcome> {
+  const receipt = parseReceipt(opts.receipt);
+  const msg = receipt.typedData.message;
+  const session = opts.session ?? createSession(opts.modelBytes);
+  const graph = session.model.graph;
+  const run = (opts.execute ?? honestRun)(session, opts.inputs);
+  const own = run.leaves.map(leafHash);
+  const n = own.length;
+  const signedRoot = fromHex(msg.traceRoot, 'traceRoot', 32);
+  const agreeOnTrace = eq(subtreeRoot(own), signedRoot);
+  const agreeOnOutput = eq(tensorListDigest(run.outputs), fromHex(msg.output, 'output', 32));
+  const transcript: DisputeOutcome['transcript'] = [];
+
+  if (agreeOnTrace && agreeOnOutput) return { winner: 'none', reason: 'the receipt matches an independent execution', rounds: 0, transcript };
+
+  const conclude = async (proof: FraudProof, node?: number): Promise<DisputeOutcome> => {
+    const verdict = await verifyFraudProof(proof, opts.modelBytes, { session });
+    return {
+      winner: verdict.accepted ? 'challenger' : 'executor',
+      reason: verdict.reason,
+      rounds: transcript.length,
+      transcript,
+      node,
+      fraudProof: proof,
+      verdict,
+    };
+  };
+
+  const producerOf = new Map<string, [number, number]>();
+  graph.nodes.forEach((nd) => nd.outputs.forEach((o, k) => o && producerOf.set(o, [nd.index, k])));
+
+  if (agreeOnTrace) {
+    // Same trace, different output digest: the receipt contradicts its own trace.
+    const outputs = graph.outputs.map((o) => {
+      const [j] = producerOf.get(o.name)!;
+      return opening(j, run.leaves[j]!, inclusionProof(own, j));
+    });
+    return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'output', receipt: opts.receipt, traceSize: n, outputs });
+  }
+
+  const game = new Bisection(signedRoot, n);
+  for (;;) {
+    const query = game.query();
+    let answer: DisputeAnswer;
+    try {
+      answer = await opts.respond(query);
+    } catch (e) {
+      return { winner: 'challenger', reason: `the executor did not answer: ${(e as Error).message}`, rounds: transcript.length + 1, transcript };
+    }
+    transcript.push({ query, answer });
+    const state = game.answer(answer);
+    if (state.status === 'executor-failed') return { winner: 'challenger', reason: `the executor broke its commitment: ${state.reason}`, rounds: transcript.length, transcript };
+    if (state.status === 'located') break;
+    const [lo, hi] = game.range;
+    game.choose(chooseSide(own, lo, hi, game.children!.left));
+  }
+  const located = game.state as { status: 'located'; index: number; leaf: Uint8Array };
+  const i = located.index;
+  const node = graph.nodes[i]!;
+  const fedInputs = graph.inputs.filter((v) => opts.inputs[v.name]).map((v) => ({ name: v.name, digest: toHexBytes(tensorDigest(opts.inputs[v.name]!)) }));
+  const inputs: FraudInput[] = node.inputs.map((name) => {
+    if (name === '') return { source: 'absent' };
+    const p = producerOf.get(name);
+    if (p) {
+      const [j, k] = p;
+      return { source: 'node', output: k, opening: opening(j, run.leaves[j]!, pathInCommittedTree(game, own, i, j)), tensor: tensorToWire(run.values.get(name)!) };
+    }
+    if (opts.inputs[name]) return { source: 'graph-input', name, tensor: tensorToWire(opts.inputs[name]!) };
+    return { source: 'initializer', name };
+  });
+  const disputed = opening(i, located.leaf, pathInCommittedTree(game, own, i, i));
+  return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'node', receipt: opts.receipt, traceSize: n, disputed, inputs, fedInputs }, i);
+}
