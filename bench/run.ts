@@ -1,11 +1,24 @@
 // `npm run bench`: times the engine and onnxruntime-node (1 intra-op thread)
-// on the same generated models in one run and prints medians and ratios.
+// on the same generated models in one run and prints medians and ratios, the
+// receipt overhead, and the size and checking time of a fraud proof.
 // `npm run bench -- --json` adds one JSON object on the last line.
+import '../src/platform/node.js';
 import * as ort from 'onnxruntime-node';
 import { createSession } from '../src/engine/session.js';
 import { benchModels, type FixtureModel } from '../test/fixtures/models.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import os from 'node:os';
+import { privateKeyToAccount } from 'viem/accounts';
+import { modelCid } from '../src/hash/cid.js';
+import { SEMANTICS_VERSION, type Session } from '../src/engine/session.js';
+import { signReceipt } from '../src/proof/receipt.js';
+import { challengeReceipt } from '../src/proof/dispute.js';
+import { traceResponder } from '../src/proof/bisection.js';
+import { verifyFraudProof } from '../src/proof/fraud.js';
+import { toHexBytes } from '../src/proof/wire.js';
+import { inputDigest } from '../src/proof/verify.js';
+import { tensorListDigest } from '../src/tensor/canonical.js';
+import { Tensor as T } from '../src/tensor/tensor.js';
 
 const json = process.argv.includes('--json');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -31,23 +44,80 @@ async function time(f: () => unknown, minRuns: number, minMs: number): Promise<n
 const ortFeeds = (feeds: Record<string, Tensor>) =>
   Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor('float32', t.data as Float32Array, [...t.shape])]));
 
+const account = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
+
+/** Signs a receipt for a run (the executor's work beyond inference is trace hashing plus this). */
+async function sign(m: FixtureModel, session: Session, cid: { cid: string; digest: Uint8Array }, outputs: T[], traceRoot: Uint8Array) {
+  return signReceipt(
+    {
+      modelCid: cid.cid,
+      chainId: 31337,
+      message: {
+        model: toHexBytes(cid.digest),
+        input: toHexBytes(inputDigest(session, m.feeds)),
+        output: toHexBytes(tensorListDigest(outputs)),
+        traceRoot: toHexBytes(traceRoot),
+        semantics: SEMANTICS_VERSION,
+        requestId: toHexBytes(new Uint8Array(32)),
+        executor: account.address,
+        issuedAt: 1_700_000_000,
+        expiresAt: 1_800_000_000,
+      },
+    },
+    account,
+  );
+}
+
+/** A dishonest executor flips one bit in the middle node; returns fraud-proof size and verification time. */
+async function fraudProofCost(m: FixtureModel, session: Session, cid: { cid: string; digest: Uint8Array }) {
+  const middle = Math.floor(session.model.graph.nodes.length / 2);
+  const r = session.run(m.feeds, {
+    trace: true,
+    afterNode: (node, outs) => {
+      if (node.index !== middle) return;
+      const d = Float32Array.from(outs[0]!.data as Float32Array);
+      new Uint32Array(d.buffer)[0]! ^= 1;
+      return [new T(outs[0]!.dtype, outs[0]!.shape, d), ...outs.slice(1)];
+    },
+  });
+  const receipt = await sign(m, session, cid, r.outputList, r.trace!.root);
+  const out = await challengeReceipt({ receipt, modelBytes: m.bytes, inputs: m.feeds, respond: traceResponder(r.trace!.leaves), session });
+  if (out.verdict?.code !== 'NODE_OUTPUT_WRONG') throw new Error(`fraud proof not accepted: ${out.reason}`);
+  const bytes = JSON.stringify(out.fraudProof).length;
+  const verifyMs = await time(() => verifyFraudProof(out.fraudProof, m.bytes, { session }), 3, 500);
+  return { node: middle, rounds: out.rounds, bytes, verifyMs };
+}
+
 async function bench(m: FixtureModel) {
   const session = createSession(m.bytes);
   const engineMs = await time(() => session.run(m.feeds), 5, 1500);
   const traceMs = await time(() => session.run(m.feeds, { trace: true }), 3, 800);
+  const cid = await modelCid(m.bytes);
+  const traced = session.run(m.feeds, { trace: true });
+  const signMs = await time(() => sign(m, session, cid, traced.outputList, traced.trace!.root), 5, 300);
+  const receiptOverheadPct = (100 * (traceMs + signMs - engineMs)) / engineMs;
+  const fraud = m.name === 'cnn' || m.name === 'transformer' ? await fraudProofCost(m, session, cid) : undefined;
   const o = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const feeds = ortFeeds(m.feeds);
   const ortMs = await time(() => o.run(feeds), 10, 1500);
-  return { name: m.name, engineMs, ortMs, ratio: engineMs / ortMs, traceMs };
+  return { name: m.name, engineMs, ortMs, ratio: engineMs / ortMs, traceMs, signMs, receiptOverheadPct, fraud };
 }
 
 const results = [];
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, onnxruntime-node (1 thread)`);
-console.log('workload       engine ms     ORT ms    engine/ORT   engine+trace ms');
+console.log('workload       engine ms     ORT ms    engine/ORT   +trace ms  +sign ms  receipt overhead');
 for (const m of benchModels()) {
   if (only && !only.split(',').includes(m.name)) continue;
   const r = await bench(m);
   results.push(r);
-  console.log(`${r.name.padEnd(12)} ${r.engineMs.toFixed(2).padStart(11)} ${r.ortMs.toFixed(2).padStart(10)} ${r.ratio.toFixed(1).padStart(12)}x ${r.traceMs.toFixed(2).padStart(17)}`);
+  console.log(
+    `${r.name.padEnd(12)} ${r.engineMs.toFixed(2).padStart(11)} ${r.ortMs.toFixed(2).padStart(10)} ${r.ratio.toFixed(1).padStart(12)}x ` +
+      `${r.traceMs.toFixed(2).padStart(10)} ${r.signMs.toFixed(2).padStart(9)} ${r.receiptOverheadPct.toFixed(1).padStart(15)}%`,
+  );
+}
+console.log('\nfraud proof (one bit flipped in the middle node)   proof bytes   rounds   verify ms   full re-execution ms');
+for (const r of results) {
+  if (!r.fraud) continue;
+  console.log(`${(r.name + ` (node ${r.fraud.node})`).padEnd(50)} ${String(r.fraud.bytes).padStart(11)} ${String(r.fraud.rounds).padStart(8)} ${r.fraud.verifyMs.toFixed(2).padStart(11)} ${r.engineMs.toFixed(2).padStart(22)}`);
 }
 if (json) console.log(JSON.stringify({ results }));

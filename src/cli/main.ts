@@ -1,3 +1,4 @@
+import '../platform/node.js';
 import { Command } from 'commander';
 import { VerinferError } from '../errors.js';
 import { conformanceCommand } from './commands/conformance.js';
