@@ -2,6 +2,20 @@ import { KernelError } from '../errors.js';
 
 /** Numpy-style multidirectional broadcasting of shapes. */
 export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
+  const out = tryBroadcastShapes(shapes);
+  if (!out) {
+    throw new KernelError(`shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')} cannot be broadcast`, {
+      shapes: shapes.map((x) => [...x]),
+    });
+  }
+  return out;
+}
+
+/**
+ * The numpy (multidirectional) broadcast of `shapes`, or undefined when two of them
+ * have unequal dims, neither 1, on one axis. Callers throw their own error.
+ */
+export function tryBroadcastShapes(shapes: readonly (readonly number[])[]): number[] | undefined {
   const rank = Math.max(0, ...shapes.map((s) => s.length));
   const out = new Array<number>(rank).fill(1);
   for (const s of shapes) {
@@ -10,11 +24,7 @@ export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
       const d = s[i]!;
       if (d === out[o]) continue;
       if (out[o] === 1) out[o] = d;
-      else if (d !== 1) {
-        throw new KernelError(`shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' and ')} cannot be broadcast`, {
-          shapes: shapes.map((x) => [...x]),
-        });
-      }
+      else if (d !== 1) return undefined;
     }
   }
   return out;

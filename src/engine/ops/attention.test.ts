@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ops } from './attention.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
@@ -11,50 +10,19 @@ import { VerinferError } from '../../errors.js';
 import { expf, tanhf } from '../math/index.js';
 import { createSession } from '../session.js';
 import { decodeTensorProtoBytes } from '../../onnx/tensorProto.js';
+import { makeCtx, int, flt, throwsCode, sameBits32, nrLcgFloat32 } from './testing.js';
 
 type Attr = AttrValue;
 const fr = Math.fround;
-const int = (value: number): Attr => ({ kind: 'int', value });
-const fl = (value: number): Attr => ({ kind: 'float', value });
-
-function ctxFor(opType: string, attrs: Record<string, Attr>, nOut = 1, opset = 24): KernelContext {
-  const outputs = ['y', 'pk', 'pv', 'qk'].slice(0, nOut);
-  return new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs, attrs: new Map(Object.entries(attrs)) } as never,
-    opset,
-    2 ** 31,
-  );
-}
 
 function run(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, Attr> = {}, nOut = 1, opset = 24): Tensor[] {
-  return ops[opType]!(inputs, ctxFor(opType, attrs, nOut, opset));
-}
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
+  return ops[opType]!(inputs, makeCtx(opType, attrs, opset, ['y', 'pk', 'pv', 'qk'].slice(0, nOut)));
 }
 
 /** Deterministic pseudo-random float32 values in [-2, 2). */
-function rnd(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = fr((s / 2 ** 32) * 4 - 2);
-  }
-  return a;
-}
+const rnd = (n: number, seed: number): Float32Array => nrLcgFloat32(n, seed, -2, 2);
 
 const T4 = (shape: number[], seed: number): Tensor => new Tensor(DType.float32, shape, rnd(shape.reduce((a, b) => a * b, 1), seed));
-
-function sameBits(a: Tensor, b: Tensor | Float32Array): void {
-  const x = a.data as Float32Array;
-  const y = b instanceof Tensor ? (b.data as Float32Array) : b;
-  assert.equal(x.length, y.length);
-  const ux = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  const uy = new Uint32Array(y.buffer, y.byteOffset, y.length);
-  for (let i = 0; i < x.length; i++) if (ux[i] !== uy[i]) assert.fail(`element ${i}: ${x[i]} vs ${y[i]}`);
-}
 
 /**
  * Straightforward float32 re-computation of Attention for 4-D inputs, in the canonical
@@ -130,19 +98,19 @@ test('Attention float32 matches an independent canonical re-computation bit for 
   // GQA, plain
   let ref = naiveAttention(q, k, v, {});
   let out = run('Attention', [q, k, v], { qk_matmul_output_mode: int(3) }, 4);
-  sameBits(out[0]!, ref.y);
-  sameBits(out[3]!, ref.qk);
+  sameBits32(out[0]!, ref.y);
+  sameBits32(out[3]!, ref.qk);
   // float mask + causal + softcap + explicit scale
   const mask = T4([5, 7], 4);
   ref = naiveAttention(q, k, v, { mask, causal: true, softcap: 1.5, scale: 0.3 });
-  out = run('Attention', [q, k, v, mask], { is_causal: int(1), softcap: fl(1.5), scale: fl(0.3) });
-  sameBits(out[0]!, ref.y);
+  out = run('Attention', [q, k, v, mask], { is_causal: int(1), softcap: flt(1.5), scale: flt(0.3) });
+  sameBits32(out[0]!, ref.y);
   // bool mask shorter than the kv length (padded with -inf), past key/value
   const bm = new Tensor(DType.bool, [2, 4, 5, 9], Uint8Array.from(rnd(2 * 4 * 5 * 9, 5), (x) => (x > -1 ? 1 : 0)));
   const pk = T4([2, 2, 3, 8], 6), pv = T4([2, 2, 3, 6], 7);
   ref = naiveAttention(q, k, v, { mask: bm, causal: true, pastK: pk, pastV: pv });
   out = run('Attention', [q, k, v, bm, pk, pv], { is_causal: int(1) }, 3);
-  sameBits(out[0]!, ref.y);
+  sameBits32(out[0]!, ref.y);
   assert.deepEqual(out[1]!.shape, [2, 2, 10, 8]);
   assert.deepEqual(Array.from((out[1]!.data as Float32Array).subarray(0, 8)), Array.from((pk.data as Float32Array).subarray(0, 8)));
   assert.deepEqual(Array.from((out[2]!.data as Float32Array).subarray(3 * 6, 4 * 6)), Array.from((v.data as Float32Array).subarray(0, 6)));
@@ -160,7 +128,7 @@ test('Attention 3-D inputs equal the 4-D computation on transposed heads', () =>
   const y3 = run('Attention', [q3, k3, v3], { q_num_heads: int(H), kv_num_heads: int(H), is_causal: int(1) })[0]!;
   const y4 = run('Attention', [to4(q3), to4(k3), to4(v3)], { is_causal: int(1) })[0]!;
   assert.deepEqual(y3.shape, [B, S, H * D]);
-  sameBits(to4(y3), y4);
+  sameBits32(to4(y3), y4);
 });
 
 test('Attention: fully masked rows give zeros, not NaN; nonpad_kv_seqlen masks padding', () => {
@@ -213,7 +181,7 @@ test('Attention (opset 25) sliding window equals an explicit boolean band mask',
   for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) band[i * 5 + j] = i - j <= 1 && j - i <= 0 ? 1 : 0;
   const yw = run('Attention', [q, k, v], { left_window_size: int(1), right_window_size: int(0) }, 1, 25)[0]!;
   const ym = run('Attention', [q, k, v, new Tensor(DType.bool, [5, 5], band)], {}, 1, 25)[0]!;
-  sameBits(yw, ym);
+  sameBits32(yw, ym);
 });
 
 /** Straightforward RoPE re-computation (4-D input, position ids). */
@@ -238,7 +206,7 @@ test('RotaryEmbedding matches an independent re-computation (halves and interlea
         exp[i2] = fr(fr(si * xd[i1]!) + fr(co * xd[i2]!));
       }
     }
-    sameBits(y, exp);
+    sameBits32(y, exp);
   }
   throwsCode(() => run('RotaryEmbedding', [x, cos, sin, pos], { rotary_embedding_dim: int(5) }), 'INVALID_ARGUMENT');
   const bad = new Tensor(DType.int64, [B, S], BigInt64Array.from([0n, 3n, 10n, 1n, 1n, 1n]));

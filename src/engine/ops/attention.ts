@@ -46,23 +46,14 @@ import { Tensor } from '../../tensor/tensor.js';
 import { DType, dtypeKind, dtypeName } from '../../tensor/dtype.js';
 import { expf, exp64, tanhf, tanh64 } from '../math/index.js';
 import { gemmF32 } from './matmul.js';
+import { needNamed, shapeStr } from './util.js';
 
 const fr = Math.fround;
 
 type FArr = Float32Array | Float64Array;
 
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, what: string): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${what}`);
-  return t;
-}
-
 function wants(ctx: KernelContext, i: number): boolean {
   return ctx.node.outputs.length > i && ctx.node.outputs[i] !== '';
-}
-
-function shp(s: readonly number[]): string {
-  return `[${s.join(',')}]`;
 }
 
 /** float64 C[M,N] += A[M,K] . B[K,N] in the canonical per-element order (C zero on entry). */
@@ -96,9 +87,9 @@ function maskValues(m: Tensor, ctx: KernelContext): { vals: ArrayLike<number>; i
 // Attention
 
 const attention: Kernel = (inputs, ctx) => {
-  const Q = need(inputs, 0, ctx, 'Q');
-  const K = need(inputs, 1, ctx, 'K');
-  const V = need(inputs, 2, ctx, 'V');
+  const Q = needNamed(inputs, 0, ctx, 'Q');
+  const K = needNamed(inputs, 1, ctx, 'K');
+  const V = needNamed(inputs, 2, ctx, 'V');
   const mask = inputs[3];
   const pastK = inputs[4];
   const pastV = inputs[5];
@@ -139,7 +130,7 @@ const attention: Kernel = (inputs, ctx) => {
   // ---- shapes
   const rank = Q.rank;
   if ((rank !== 3 && rank !== 4) || K.rank !== rank || V.rank !== rank) {
-    throw ctx.error(`Q, K, V must all be 3-D or all 4-D, got ${shp(Q.shape)}, ${shp(K.shape)}, ${shp(V.shape)}`);
+    throw ctx.error(`Q, K, V must all be 3-D or all 4-D, got ${shapeStr(Q.shape)}, ${shapeStr(K.shape)}, ${shapeStr(V.shape)}`);
   }
   const B = Q.shape[0]!;
   let Hq: number, Hkv: number, Sq: number, Skv: number, D: number, Dv: number;
@@ -149,7 +140,7 @@ const attention: Kernel = (inputs, ctx) => {
     [, Hkv, Skv] = K.shape as [number, number, number, number];
     Dv = V.shape[3]!;
     if (K.shape[0] !== B || K.shape[3] !== D || V.shape[0] !== B || V.shape[1] !== Hkv || V.shape[2] !== Skv) {
-      throw ctx.error(`incompatible Q ${shp(Q.shape)}, K ${shp(K.shape)}, V ${shp(V.shape)}`);
+      throw ctx.error(`incompatible Q ${shapeStr(Q.shape)}, K ${shapeStr(K.shape)}, V ${shapeStr(V.shape)}`);
     }
   } else {
     if (qnh === undefined || kvnh === undefined) throw ctx.error('3-D inputs need the q_num_heads and kv_num_heads attributes');
@@ -165,7 +156,7 @@ const attention: Kernel = (inputs, ctx) => {
     D = hq / Hq;
     Dv = hv / Hkv;
     if (hk / Hkv !== D || K.shape[0] !== B || V.shape[0] !== B || V.shape[1] !== Skv) {
-      throw ctx.error(`incompatible Q ${shp(Q.shape)}, K ${shp(K.shape)}, V ${shp(V.shape)} for ${Hq}/${Hkv} heads`);
+      throw ctx.error(`incompatible Q ${shapeStr(Q.shape)}, K ${shapeStr(K.shape)}, V ${shapeStr(V.shape)} for ${Hq}/${Hkv} heads`);
     }
   }
   if (Hkv === 0 || Hq % Hkv !== 0) throw ctx.error(`q_num_heads (${Hq}) must be a multiple of kv_num_heads (${Hkv})`);
@@ -180,7 +171,7 @@ const attention: Kernel = (inputs, ctx) => {
     P = pastK.shape[2]!;
     const okK = pastK.shape[0] === B && pastK.shape[1] === Hkv && pastK.shape[3] === D;
     const okV = pastV.shape[0] === B && pastV.shape[1] === Hkv && pastV.shape[2] === P && pastV.shape[3] === Dv;
-    if (!okK || !okV) throw ctx.error(`past_key ${shp(pastK.shape)} / past_value ${shp(pastV.shape)} do not match [${B},${Hkv},P,${D}] / [${B},${Hkv},P,${Dv}]`);
+    if (!okK || !okV) throw ctx.error(`past_key ${shapeStr(pastK.shape)} / past_value ${shapeStr(pastV.shape)} do not match [${B},${Hkv},P,${D}] / [${B},${Hkv},P,${Dv}]`);
   }
   if (nonpad && (wants(ctx, 1) || wants(ctx, 2))) throw ctx.error('nonpad_kv_seqlen cannot be combined with present_key/present_value');
   const T = P + Skv;
@@ -188,7 +179,7 @@ const attention: Kernel = (inputs, ctx) => {
   let np: Float64Array | undefined;
   if (nonpad) {
     if (nonpad.dtype !== DType.int64) throw ctx.error(`nonpad_kv_seqlen must be int64, got ${dtypeName(nonpad.dtype)}`);
-    if (nonpad.rank !== 1 || nonpad.shape[0] !== B) throw ctx.error(`nonpad_kv_seqlen must have shape [${B}], got ${shp(nonpad.shape)}`);
+    if (nonpad.rank !== 1 || nonpad.shape[0] !== B) throw ctx.error(`nonpad_kv_seqlen must have shape [${B}], got ${shapeStr(nonpad.shape)}`);
     np = new Float64Array(B);
     for (let b = 0; b < B; b++) np[b] = Number((nonpad.data as BigInt64Array)[b]!);
   }
@@ -198,7 +189,7 @@ const attention: Kernel = (inputs, ctx) => {
   let mBool = false;
   let mB = 0, mH = 0, mS = 0, Tm = 0;
   if (mask) {
-    if (mask.rank < 1 || mask.rank > 4) throw ctx.error(`attn_mask must have rank 1..4, got ${shp(mask.shape)}`);
+    if (mask.rank < 1 || mask.rank > 4) throw ctx.error(`attn_mask must have rank 1..4, got ${shapeStr(mask.shape)}`);
     Tm = mask.shape[mask.rank - 1]!;
     if (Tm > T) throw ctx.error(`attn_mask last dimension ${Tm} exceeds the total sequence length ${T}`);
     const full = [B, Hq, Sq];
@@ -207,7 +198,7 @@ const attention: Kernel = (inputs, ctx) => {
     for (let a = mask.rank - 2; a >= 0; a--) {
       const o = 3 - (mask.rank - 1) + a; // target axis 0..2
       const d = mask.shape[a]!;
-      if (d !== 1 && d !== full[o]) throw ctx.error(`attn_mask ${shp(mask.shape)} does not broadcast to [${B},${Hq},${Sq},${T}]`);
+      if (d !== 1 && d !== full[o]) throw ctx.error(`attn_mask ${shapeStr(mask.shape)} does not broadcast to [${B},${Hq},${Sq},${T}]`);
       strides[o] = d === 1 ? 0 : acc;
       acc *= d;
     }
@@ -406,9 +397,9 @@ const attention: Kernel = (inputs, ctx) => {
 // RotaryEmbedding
 
 const rotaryEmbedding: Kernel = (inputs, ctx) => {
-  const X = need(inputs, 0, ctx, 'X');
-  const cosC = need(inputs, 1, ctx, 'cos_cache');
-  const sinC = need(inputs, 2, ctx, 'sin_cache');
+  const X = needNamed(inputs, 0, ctx, 'X');
+  const cosC = needNamed(inputs, 1, ctx, 'cos_cache');
+  const sinC = needNamed(inputs, 2, ctx, 'sin_cache');
   const pos = inputs[3];
   const dt = X.dtype;
   for (const [t, n] of [[X, 'X'], [cosC, 'cos_cache'], [sinC, 'sin_cache']] as const) {
@@ -435,7 +426,7 @@ const rotaryEmbedding: Kernel = (inputs, ctx) => {
     H = nh;
     Dh = hidden / nh;
     xs = [S * hidden, hidden, Dh];
-  } else throw ctx.error(`X must be 3-D or 4-D, got ${shp(X.shape)}`);
+  } else throw ctx.error(`X must be 3-D or 4-D, got ${shapeStr(X.shape)}`);
   let R = ctx.int('rotary_embedding_dim', 0);
   if (R === 0) R = Dh;
   if (R < 0 || R > Dh || R % 2 !== 0) throw ctx.error(`rotary_embedding_dim ${R} must be even and at most the head size ${Dh}`);
@@ -443,14 +434,14 @@ const rotaryEmbedding: Kernel = (inputs, ctx) => {
 
   // cache rows: row(b, s) -> offset into cos/sin data; cache last dim >= half (first half used)
   if (cosC.rank !== sinC.rank || cosC.shape.some((d, i) => d !== sinC.shape[i])) {
-    throw ctx.error(`cos_cache ${shp(cosC.shape)} and sin_cache ${shp(sinC.shape)} must have the same shape`);
+    throw ctx.error(`cos_cache ${shapeStr(cosC.shape)} and sin_cache ${shapeStr(sinC.shape)} must have the same shape`);
   }
   const W = cosC.shape[cosC.rank - 1] ?? 0;
   if (W < half) throw ctx.error(`cache last dimension ${W} is smaller than rotary_embedding_dim/2 = ${half}`);
   const rowOf = new Float64Array(B * S);
   if (pos) {
-    if (cosC.rank !== 2) throw ctx.error(`with position_ids the caches must be 2-D, got ${shp(cosC.shape)}`);
-    if (pos.rank !== 2 || pos.shape[0] !== B || pos.shape[1] !== S) throw ctx.error(`position_ids must have shape [${B},${S}], got ${shp(pos.shape)}`);
+    if (cosC.rank !== 2) throw ctx.error(`with position_ids the caches must be 2-D, got ${shapeStr(cosC.shape)}`);
+    if (pos.rank !== 2 || pos.shape[0] !== B || pos.shape[1] !== S) throw ctx.error(`position_ids must have shape [${B},${S}], got ${shapeStr(pos.shape)}`);
     const kind = dtypeKind(pos.dtype);
     if (kind !== 'int' && kind !== 'bigint') throw ctx.error(`position_ids must be int64, got ${dtypeName(pos.dtype)}`);
     const maxPos = cosC.shape[0]!;
@@ -462,7 +453,7 @@ const rotaryEmbedding: Kernel = (inputs, ctx) => {
     }
   } else {
     if (cosC.rank !== 3 || cosC.shape[0] !== B || cosC.shape[1] !== S) {
-      throw ctx.error(`without position_ids the caches must have shape [${B},${S},${half}], got ${shp(cosC.shape)}`);
+      throw ctx.error(`without position_ids the caches must have shape [${B},${S},${half}], got ${shapeStr(cosC.shape)}`);
     }
     for (let i = 0; i < B * S; i++) rowOf[i] = i * W;
   }

@@ -32,10 +32,11 @@
  * - `saturate` only affects float8 targets, which are unsupported.
  */
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
-import { highWord, pow2 } from '../math/bits.js';
+import { pow2 } from '../math/bits.js';
 import { checkDType, DType, dtypeKind, dtypeName } from '../../tensor/dtype.js';
 import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { need } from './util.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type AnyArr = any;
@@ -175,12 +176,6 @@ export function castTensor(x: Tensor, to: DType, ctx: KernelContext): Tensor {
       else for (let i = 0; i < n; i++) o[i] = s[i];
   }
   return out;
-}
-
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${i}`);
-  return t;
 }
 
 /** Cast: `to` (an int dtype code; a type-name string before opset 6). */

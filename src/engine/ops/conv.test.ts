@@ -6,7 +6,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { VerinferError } from '../../errors.js';
 import { roundHalfEven } from '../math/index.js';
-import { ops } from './conv.js';
+import { ops, setConvColumnBudget, setConvSchedule, type ConvSchedule } from './conv.js';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -299,6 +299,164 @@ test('Conv with an empty batch gives an empty output', () => {
   const X = new Tensor(DType.float32, [0, 2, 5, 5], new Float32Array(0));
   const W = new Tensor(DType.float32, [3, 2, 3, 3], new Float32Array(54));
   assert.deepEqual([...run('Conv', [X, W])[0]!.shape], [0, 3, 3, 3]);
+});
+
+// ---------------------------------------------------------------------------
+// Conv float32 im2col + GEMM schedule (finite weights) vs the direct engine
+
+/** Runs Conv under a forced schedule (and column budget), restoring the defaults after. */
+function runConvWith(schedule: ConvSchedule, inputs: (Tensor | undefined)[], attrs: Attrs, budget?: number): Tensor {
+  const prevS = setConvSchedule(schedule);
+  const prevB = budget === undefined ? undefined : setConvColumnBudget(budget);
+  try {
+    return run('Conv', inputs, attrs)[0]!;
+  } finally {
+    setConvSchedule(prevS);
+    if (prevB !== undefined) setConvColumnBudget(prevB);
+  }
+}
+
+/** Both schedules (and auto, and a chunked GEMM) must give the reference's bits. */
+function checkAllSchedules(c: ConvCase, X: Tensor, W: Tensor, B: Tensor | undefined, msg: string, chunkRows = 0): void {
+  const { pb, out, strides, dil } = resolvePads(c, c.x.slice(2), c.w.slice(2));
+  const want = refConv(X, W, B, c.group ?? 1, strides, dil, pb, out);
+  const a = convAttrs(c);
+  for (const s of ['auto', 'gemm', 'direct'] as const) sameBits(runConvWith(s, [X, W, B], a), want, `${msg} [${s}]`);
+  if (chunkRows > 0) {
+    const Kd = prod(c.w.slice(1));
+    const outR = out[out.length - 1]!;
+    sameBits(runConvWith('gemm', [X, W, B], a, Kd * outR * chunkRows), want, `${msg} [gemm, ${chunkRows}-row chunks]`);
+  }
+}
+
+/** Random float32 values with a share of specials: -0, +0, subnormals, tiny/huge magnitudes. */
+function specialF32(r: () => number, n: number, allowNonFinite: boolean): Float32Array {
+  const a = new Float32Array(n);
+  const sub = [2 ** -149, -(2 ** -149), 3 * 2 ** -140, -(2 ** -127), 2 ** -126 - 2 ** -149];
+  for (let i = 0; i < n; i++) {
+    const u = r();
+    if (u < 0.1) a[i] = -0;
+    else if (u < 0.2) a[i] = 0;
+    else if (u < 0.3) a[i] = sub[Math.floor(r() * sub.length)]!;
+    else if (u < 0.35) a[i] = (r() < 0.5 ? -1 : 1) * 2 ** -70; // products underflow to ±0 or subnormals
+    else if (u < 0.4) a[i] = (r() < 0.5 ? -1 : 1) * 2 ** 70; // products overflow to ±Inf
+    else if (allowNonFinite && u < 0.45) a[i] = [Infinity, -Infinity, NaN][Math.floor(r() * 3)]!;
+    else a[i] = Math.fround(r() * 4 - 2);
+  }
+  return a;
+}
+
+const gemmCases: ConvCase[] = [
+  // the bench CNN's layers (large enough for the WebAssembly GEMM)
+  { x: [2, 1, 28, 28], w: [16, 1, 3, 3], pads: [1, 1, 1, 1], bias: true },
+  { x: [2, 16, 14, 14], w: [32, 16, 3, 3], pads: [1, 1, 1, 1], bias: true },
+  // 1x1: identity columns (unit strides, no pads), strided, padded
+  { x: [2, 8, 7, 9], w: [12, 8, 1, 1], bias: true },
+  { x: [1, 8, 7, 9], w: [12, 8, 1, 1], strides: [2, 2] },
+  { x: [1, 8, 7, 9], w: [12, 4, 1, 1], group: 2, pads: [1, 0, 0, 2] },
+  // groups, depthwise, depthwise with multiplier
+  { x: [2, 6, 12, 11], w: [12, 3, 3, 3], group: 2, strides: [2, 1], pads: [1, 2, 0, 1], bias: true },
+  { x: [2, 8, 10, 10], w: [8, 1, 3, 3], group: 8, pads: [1, 1, 1, 1], bias: true },
+  { x: [1, 4, 9, 13], w: [8, 1, 5, 3], group: 4, dilations: [2, 3], pads: [3, 1, 2, 4] },
+  // asymmetric pads, dilation, strides, windows entirely in padding
+  { x: [1, 3, 6, 20], w: [7, 3, 3, 5], pads: [4, 0, 4, 6], strides: [3, 2], dilations: [1, 2], bias: true },
+  { x: [1, 2, 4, 4], w: [5, 2, 3, 3], pads: [3, 3, 3, 3] },
+  { x: [1, 2, 13, 16], w: [6, 2, 4, 4], autoPad: 'SAME_UPPER', bias: true },
+  { x: [1, 2, 13, 16], w: [6, 2, 4, 4], autoPad: 'SAME_LOWER', strides: [3, 2] },
+  // 1-D and 3-D
+  { x: [3, 4, 57], w: [9, 4, 5], pads: [2, 3], strides: [2], bias: true },
+  { x: [1, 6, 40], w: [6, 2, 3], group: 3, dilations: [3], pads: [4, 0] },
+  { x: [1, 3, 5, 6, 11], w: [5, 3, 3, 2, 3], pads: [1, 0, 1, 1, 1, 2], bias: true },
+  { x: [2, 4, 6, 9, 8], w: [6, 2, 2, 3, 3], group: 2, strides: [2, 1, 2], dilations: [1, 2, 1], pads: [1, 1, 1, 0, 2, 1] },
+];
+
+test('Conv im2col + GEMM schedule is bit-identical to the canonical loop and to the direct engine (finite weights)', () => {
+  gemmCases.forEach((c, i) => {
+    const r = rng(300 + i);
+    const X = randTensor(r, DType.float32, c.x);
+    const W = randTensor(r, DType.float32, c.w);
+    const B = c.bias ? randTensor(r, DType.float32, [c.w[0]!]) : undefined;
+    checkAllSchedules(c, X, W, B, `case ${i} ${JSON.stringify(c)}`, 1 + (i % 3));
+  });
+});
+
+test('Conv GEMM schedule: weights and inputs with -0, +0, subnormals, underflow and overflow keep every bit', () => {
+  gemmCases.forEach((c, i) => {
+    const r = rng(400 + i);
+    // finite weights (GEMM path) with signed zeros and subnormals; inputs may hold Inf/NaN (real taps)
+    const X = new Tensor(DType.float32, c.x, specialF32(r, prod(c.x), true));
+    const W = new Tensor(DType.float32, c.w, specialF32(r, prod(c.w), false));
+    const B = c.bias ? new Tensor(DType.float32, [c.w[0]!], specialF32(r, c.w[0]!, false)) : undefined;
+    checkAllSchedules(c, X, W, B, `special case ${i}`, 2);
+    // all-(-0) weights: every output is +0 (+ bias) on both paths
+    const Wz = new Tensor(DType.float32, c.w, new Float32Array(prod(c.w)).fill(-0));
+    const Xp = randTensor(r, DType.float32, c.x);
+    checkAllSchedules(c, Xp, Wz, B, `-0 weights case ${i}`);
+  });
+});
+
+test('Conv with non-finite weights takes the direct engine (0 * Inf on a padded tap must not appear) and still matches', () => {
+  gemmCases.forEach((c, i) => {
+    const r = rng(500 + i);
+    const X = randTensor(r, DType.float32, c.x);
+    const W = new Tensor(DType.float32, c.w, specialF32(r, prod(c.w), true));
+    const w = W.data as Float32Array;
+    w[Math.floor(r() * w.length)] = [Infinity, -Infinity, NaN][i % 3]!; // at least one non-finite weight
+    const B = c.bias ? randTensor(r, DType.float32, [c.w[0]!]) : undefined;
+    checkAllSchedules(c, X, W, B, `non-finite case ${i}`, 1);
+  });
+  // the corner tap of a padded 3x3 conv is Inf: the canonical result is finite
+  const X = new Tensor(DType.float32, [1, 1, 5, 5], new Float32Array(25).fill(1));
+  const w = new Float32Array(9).fill(0.5);
+  w[0] = Infinity;
+  const W = new Tensor(DType.float32, [1, 1, 3, 3], w);
+  const y = runConvWith('gemm', [X, W], { pads: [1, 1, 1, 1] }).data as Float32Array;
+  assert.equal(y[0], 2); // top-left output: the Inf tap reads padding and is skipped
+  assert.equal(y[6], Infinity);
+});
+
+test('Conv GEMM schedule random shapes fuzz (groups, depthwise, strides, dilations, asymmetric pads, 1-D/2-D/3-D; bit-exact)', () => {
+  const r = rng(17);
+  const ri = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  for (let it = 0; it < 80; it++) {
+    const k = ri(1, 3);
+    const group = ri(1, 4);
+    const Cg = r() < 0.3 ? 1 : ri(1, 6);
+    const Mg = r() < 0.3 ? 1 : ri(1, 9);
+    const ks: number[] = [];
+    const xs: number[] = [];
+    const strides: number[] = [];
+    const dil: number[] = [];
+    const pads: number[] = new Array(2 * k).fill(0);
+    for (let j = 0; j < k; j++) {
+      ks.push(ri(1, k === 3 ? 3 : 5));
+      strides.push(ri(1, 3));
+      dil.push(ri(1, 3));
+      xs.push(ri(1, k === 1 ? 60 : k === 2 ? 20 : 8));
+      pads[j] = ri(0, 4);
+      pads[j + k] = ri(0, 4);
+      const eff = (ks[j]! - 1) * dil[j]! + 1;
+      if (xs[j]! + pads[j]! + pads[j + k]! < eff) xs[j] = eff;
+    }
+    const c: ConvCase = { x: [ri(1, 3), Cg * group, ...xs], w: [Mg * group, Cg, ...ks], group, strides, dilations: dil, pads, bias: r() < 0.5 };
+    const rr = rng(2000 + it);
+    const X = randTensor(rr, DType.float32, c.x);
+    const W = new Tensor(DType.float32, c.w, r() < 0.5 ? specialF32(rr, prod(c.w), false) : (randTensor(rr, DType.float32, c.w).data as Float32Array));
+    const B = c.bias ? randTensor(rr, DType.float32, [c.w[0]!]) : undefined;
+    checkAllSchedules(c, X, W, B, `fuzz ${it} ${JSON.stringify(c)}`, ri(1, 3));
+  }
+});
+
+test('Conv GEMM schedule: the same weight tensor is reused across calls and inputs (scratch buffers carry no state)', () => {
+  const c: ConvCase = { x: [2, 16, 14, 14], w: [32, 16, 3, 3], pads: [1, 1, 1, 1], bias: true };
+  const r = rng(77);
+  const W = randTensor(r, DType.float32, c.w);
+  const B = randTensor(r, DType.float32, [32]);
+  const other: ConvCase = { x: [1, 3, 9, 7], w: [4, 3, 2, 2], strides: [2, 1] };
+  for (let it = 0; it < 3; it++) {
+    checkAllSchedules(c, randTensor(r, DType.float32, c.x), W, B, `reuse ${it}`);
+    checkAllSchedules(other, randTensor(r, DType.float32, other.x), randTensor(r, DType.float32, other.w), undefined, `interleaved ${it}`);
+  }
 });
 
 // ---------------------------------------------------------------------------

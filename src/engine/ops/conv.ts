@@ -8,7 +8,11 @@
 // exact variant.
 //
 // Schedules (none changes any element's order of operations):
-// - Conv / ConvInteger / QLinearConv (`runForward`): output-stationary; eight
+// - float32 Conv with all-finite weights (`convGemmF32`): im2col + gemmF32
+//   (WebAssembly SIMD when available); padded taps become explicit +0 columns,
+//   which is bit-identical for finite weights (proof at `convGemmF32`'s section).
+// - Conv otherwise (float64, a non-finite weight, tiny shapes) / ConvInteger /
+//   QLinearConv (`runForward`): output-stationary; eight
 //   outputs accumulate at once in registers, walking the same tap list.
 // - ConvTranspose / Col2Im (`accumulatePlane` / `accumulateKernelPos`): for one
 //   (n, m), loop c then kernel position; for a fixed (c, kernel position) every
@@ -18,6 +22,7 @@
 
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { roundHalfEven } from '../math/index.js';
+import { gemmF32 } from './matmul.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
@@ -400,9 +405,317 @@ const Conv: Kernel = (inputs, ctx) => {
   checkBias(ctx, B, sh.M, X.dtype);
   const geo = slidingGeometry(ctx, sh.xSpatial, sh.kernel);
   const Y = ctx.alloc(X.dtype, [sh.N, sh.M, ...geo.out]);
-  runForward(sh, geo, X.data as FloatArray, W.data as FloatArray, Y.data as FloatArray, f32, B ? (B.data as FloatArray) : undefined);
+  const bias = B ? (B.data as FloatArray) : undefined;
+  if (f32 && useGemm(sh, geo, W)) convGemmF32(sh, geo, X.data as Float32Array, W.data as Float32Array, Y.data as Float32Array, bias as Float32Array | undefined);
+  else runForward(sh, geo, X.data as FloatArray, W.data as FloatArray, Y.data as FloatArray, f32, bias);
   return [Y];
 };
+
+// ---------------------------------------------------------------------------
+// Conv float32 as im2col + GEMM (bit-identical to the canonical order)
+// ---------------------------------------------------------------------------
+//
+// Schedule: for each image n and group g, a column matrix B [Cg*kSize, P]
+// (P = output positions of one plane, row-major) is built with
+// B[c*kSize + kp, p] = x[n, g*Cg + c, i(p, kp)] when that input position is
+// inside the input and +0 when it falls in the padding; the group's weights
+// are already the row-major matrix A = W[g*Mg .. (g+1)*Mg) of shape
+// [Mg, Cg*kSize] with the same (c, kernel position) column order. Then
+// Y[n, g*Mg.., :] = gemmF32(A, B), whose canonical per-element order is
+// acc = +0; for q = 0 .. Cg*kSize-1: acc = f32(acc + f32(A[m,q] * B[q,p])),
+// i.e. exactly Conv's (c, kernel position row-major) order, except that a
+// padded tap performs acc = f32(acc + f32(w * +0)) instead of nothing.
+// Finally y = f32(acc + b[m]), as in Conv.
+//
+// Why the extra padded-tap steps change no bit when every weight is finite:
+//  1. w finite => f32(w * +0) is +0 or -0 (exact; no NaN, which only 0 * ±Inf
+//     or NaN operands give). Multiplication is commutative in IEEE-754, so
+//     f32(w * x) = f32(x * w) for the real taps too.
+//  2. acc is never -0, in either sequence: it starts at +0, and under
+//     round-to-nearest-even a sum a + t is -0 only when a = -0 and t = -0
+//     (x + (-x) = +0; a nonzero exact sum never rounds to zero, because float
+//     addition cannot underflow: subnormals are exact multiples of 2^-149, and
+//     the double-then-f32 rounding used by JS and the exact f32 add of
+//     WebAssembly agree — see matmul.ts). By induction acc is +0, nonzero,
+//     ±Inf or NaN after every step.
+//  3. For such acc and t = ±0: acc + t = acc exactly (nonzero + zero is exact;
+//     +0 + +0 = +0 + -0 = +0; ±Inf and NaN are unchanged (NaN stays NaN —
+//     canonical encoding does not distinguish NaN payloads)).
+// So every padded-tap step maps acc to itself, and the GEMM visits the
+// remaining (real) terms in the canonical order: the results are identical
+// bit for bit. With a non-finite weight a padded tap would add NaN (0 * Inf),
+// so such weights (checked per call) take the direct engine `runForward`,
+// as do float64 convolutions and shapes too small for the GEMM to pay off.
+
+/** Column-buffer budget in float32 elements (16 MiB); larger planes are processed in row chunks. */
+let COL_LIMIT = 1 << 22;
+/** Below this many multiply-adds per (image, group) GEMM the direct engine is used. */
+const GEMM_MIN_WORK = 4096;
+
+/** Test hook: force one float32 Conv schedule ('auto' picks per shape). Both give identical bits. */
+export type ConvSchedule = 'auto' | 'gemm' | 'direct';
+let convSchedule: ConvSchedule = 'auto';
+export function setConvSchedule(s: ConvSchedule): ConvSchedule {
+  const prev = convSchedule;
+  convSchedule = s;
+  return prev;
+}
+
+/** Test hook: set the column-buffer budget (elements) to exercise the chunked schedule; returns the previous one. */
+export function setConvColumnBudget(n: number): number {
+  const prev = COL_LIMIT;
+  COL_LIMIT = n;
+  return prev;
+}
+
+/** True when every element is finite (no ±Inf, no NaN). */
+function allFiniteF32(w: Float32Array): boolean {
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i]!;
+    if (v - v !== 0) return false; // Inf - Inf and NaN - NaN are NaN
+  }
+  return true;
+}
+
+function useGemm(sh: ConvShapes, geo: Geometry, W: Tensor): boolean {
+  if (convSchedule === 'direct') return false;
+  const oPlane = prod(geo.out);
+  const Kd = sh.Cg * prod(sh.kernel);
+  if (oPlane === 0 || sh.N === 0 || sh.M === 0 || Kd === 0) return false;
+  const outR = geo.out[geo.out.length - 1]!;
+  if (Kd * outR > COL_LIMIT) return false; // one output row of columns would exceed the budget
+  if (convSchedule === 'auto' && (sh.Mg * Kd * oPlane < GEMM_MIN_WORK)) return false;
+  return allFiniteF32(W.data as Float32Array);
+}
+
+let colScratch = new Float32Array(0);
+let tmpScratch = new Float32Array(0);
+
+function scratch(which: 'col' | 'tmp', n: number): Float32Array {
+  if (which === 'col') {
+    if (colScratch.length < n) colScratch = new Float32Array(n);
+    return colScratch;
+  }
+  if (tmpScratch.length < n) tmpScratch = new Float32Array(n);
+  return tmpScratch;
+}
+
+/** Per axis and kernel index kj: the output indices [lo, hi) whose input o*s + kj*d - pb is inside the input. */
+function validOutRanges(inLen: number, outLen: number, K: number, s: number, d: number, pb: number): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(K);
+  const hi = new Int32Array(K);
+  for (let kj = 0; kj < K; kj++) {
+    const off = kj * d - pb;
+    const l = Math.min(outLen, Math.max(0, ceilDiv(-off, s)));
+    lo[kj] = l;
+    hi[kj] = Math.max(l, Math.min(outLen, floorDiv(inLen - 1 - off, s) + 1));
+  }
+  return { lo, hi };
+}
+
+/**
+ * Conv float32 via im2col + gemmF32 (see the section comment for why this is
+ * bit-identical to the canonical order). Requires finite weights; y zero-filled.
+ */
+function convGemmF32(sh: ConvShapes, geo: Geometry, x: Float32Array, w: Float32Array, y: Float32Array, bias?: Float32Array): void {
+  const k = sh.kernel.length;
+  const r = k - 1;
+  const kSize = prod(sh.kernel);
+  const { N, C, M, Cg, Mg, group } = sh;
+  const Kd = Cg * kSize;
+  const xPlane = prod(sh.xSpatial);
+  const oPlane = prod(geo.out);
+  const outR = geo.out[r]!;
+  const nOuter = oPlane / outR;
+  // 1x1 kernel, unit strides, no padding: the input planes are the column matrix.
+  let identity = kSize === 1;
+  for (let j = 0; j < k && identity; j++) {
+    if (geo.strides[j] !== 1 || geo.padBegin[j] !== 0 || geo.out[j] !== sh.xSpatial[j]) identity = false;
+  }
+  const rowsPerChunk = identity ? nOuter : Math.max(1, Math.min(nOuter, Math.floor(COL_LIMIT / (Kd * outR))));
+  const chunked = rowsPerChunk < nOuter;
+  const col = identity ? x : scratch('col', Kd * rowsPerChunk * outR);
+  const tmp = chunked ? scratch('tmp', Mg * rowsPerChunk * outR) : y;
+  const ranges = identity ? [] : sh.kernel.map((K, j) => validOutRanges(sh.xSpatial[j]!, geo.out[j]!, K, geo.strides[j]!, geo.dilations[j]!, geo.padBegin[j]!));
+  const xStr = rowStrides(sh.xSpatial);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < group; g++) {
+      const xg = (n * C + g * Cg) * xPlane;
+      const wg = g * Mg * Kd;
+      const yg = (n * M + g * Mg) * oPlane;
+      if (identity) {
+        gemmF32(w, wg, x, xg, y, yg, Mg, Kd, oPlane);
+        continue;
+      }
+      for (let P0 = 0; P0 < nOuter; P0 += rowsPerChunk) {
+        const P1 = Math.min(nOuter, P0 + rowsPerChunk);
+        const cols = (P1 - P0) * outR;
+        if (k === 2) im2col2dF32(sh, geo, ranges, x, xg, col, P0, P1);
+        else im2colF32(sh, geo, ranges, xStr, x, xg, col, P0, P1);
+        if (!chunked) {
+          gemmF32(w, wg, col, 0, y, yg, Mg, Kd, cols);
+          continue;
+        }
+        tmp.fill(0, 0, Mg * cols);
+        gemmF32(w, wg, col, 0, tmp, 0, Mg, Kd, cols);
+        for (let m = 0; m < Mg; m++) y.set(tmp.subarray(m * cols, (m + 1) * cols), yg + m * oPlane + P0 * outR);
+      }
+    }
+  }
+  if (bias) {
+    // y = f32(acc + b[m]): the double sum of two float32 values, rounded by the Float32Array store
+    for (let n = 0; n < N; n++) {
+      for (let m = 0; m < M; m++) {
+        const b = bias[m]!;
+        for (let i = (n * M + m) * oPlane, end = i + oPlane; i < end; i++) y[i] = y[i]! + b;
+      }
+    }
+  }
+}
+
+/** im2colF32 for two spatial axes (rows P0..P1 of the output plane). */
+function im2col2dF32(
+  sh: ConvShapes,
+  geo: Geometry,
+  ranges: { lo: Int32Array; hi: Int32Array }[],
+  x: Float32Array,
+  xg: number,
+  col: Float32Array,
+  P0: number,
+  P1: number,
+): void {
+  const [KH, KW] = sh.kernel as [number, number];
+  const [H, W] = sh.xSpatial as [number, number];
+  const OW = geo.out[1]!;
+  const [sH, sW] = geo.strides as [number, number];
+  const [dH, dW] = geo.dilations as [number, number];
+  const [pH, pW] = geo.padBegin as [number, number];
+  const loHa = ranges[0]!.lo;
+  const hiHa = ranges[0]!.hi;
+  const loWa = ranges[1]!.lo;
+  const hiWa = ranges[1]!.hi;
+  const xPlane = H * W;
+  let dst = 0;
+  for (let c = 0; c < sh.Cg; c++) {
+    const xc = xg + c * xPlane;
+    for (let kh = 0; kh < KH; kh++) {
+      const ohLo = Math.max(P0, loHa[kh]!);
+      const ohHi = Math.min(P1, hiHa[kh]!);
+      const offH = kh * dH - pH;
+      for (let kw = 0; kw < KW; kw++) {
+        const lo = loWa[kw]!;
+        const hi = hiWa[kw]!;
+        const offW = kw * dW - pW;
+        for (let oh = P0; oh < P1; oh++) {
+          const end = dst + OW;
+          if (oh < ohLo || oh >= ohHi) {
+            col.fill(0, dst, end);
+            dst = end;
+            continue;
+          }
+          const a = dst + lo;
+          const b = dst + hi;
+          for (; dst < a; dst++) col[dst] = 0;
+          let xi = xc + (oh * sH + offH) * W + lo * sW + offW;
+          if (sW === 1) for (; dst < b; dst++, xi++) col[dst] = x[xi]!;
+          else for (; dst < b; dst++, xi += sW) col[dst] = x[xi]!;
+          for (; dst < end; dst++) col[dst] = 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Fills col[q * cols + (P - P0) * outR + o] (q = c*kSize + kernel position,
+ * P an outer output position in [P0, P1), o the last-axis output index) with
+ * the input value that tap q reads for that output, or +0 when it falls in
+ * the padding. cols = (P1 - P0) * outR.
+ */
+function im2colF32(
+  sh: ConvShapes,
+  geo: Geometry,
+  ranges: { lo: Int32Array; hi: Int32Array }[],
+  xStr: number[],
+  x: Float32Array,
+  xg: number,
+  col: Float32Array,
+  P0: number,
+  P1: number,
+): void {
+  const k = sh.kernel.length;
+  const r = k - 1;
+  const kernel = sh.kernel;
+  const kSize = prod(kernel);
+  const xPlane = prod(sh.xSpatial);
+  const outR = geo.out[r]!;
+  const cols = (P1 - P0) * outR;
+  const sR = geo.strides[r]!;
+  const loRa = ranges[r]!.lo;
+  const hiRa = ranges[r]!.hi;
+  const kd = new Int32Array(k);
+  const oIdx = new Int32Array(Math.max(1, r));
+  // per outer axis j, the x offset contributed by (o, kj) is (o*s + kj*d - pb) * xStr
+  let q = 0;
+  for (let c = 0; c < sh.Cg; c++) {
+    const xc = xg + c * xPlane;
+    kd.fill(0);
+    for (let kp = 0; kp < kSize; kp++, q++) {
+      if (kp > 0) {
+        let j = r;
+        while (++kd[j]! === kernel[j]!) {
+          kd[j] = 0;
+          j--;
+        }
+      }
+      const kR = kd[r]!;
+      const loR = loRa[kR]!;
+      const hiR = hiRa[kR]!;
+      const offR = kR * geo.dilations[r]! - geo.padBegin[r]!;
+      // outer odometer at P0
+      let rem = P0;
+      for (let j = r - 1; j >= 0; j--) {
+        const e = geo.out[j]!;
+        oIdx[j] = rem % e;
+        rem = (rem - oIdx[j]!) / e;
+      }
+      let dst = q * cols;
+      for (let P = P0; P < P1; P++, dst += outR) {
+        if (P > P0) {
+          let j = r - 1;
+          while (++oIdx[j]! === geo.out[j]!) {
+            oIdx[j] = 0;
+            j--;
+          }
+        }
+        let xo = xc;
+        let valid = true;
+        for (let j = 0; j < r; j++) {
+          const o = oIdx[j]!;
+          const kj = kd[j]!;
+          if (o < ranges[j]!.lo[kj]! || o >= ranges[j]!.hi[kj]!) {
+            valid = false;
+            break;
+          }
+          xo += (o * geo.strides[j]! + kj * geo.dilations[j]! - geo.padBegin[j]!) * xStr[j]!;
+        }
+        const end = dst + outR;
+        if (!valid) {
+          col.fill(0, dst, end);
+          continue;
+        }
+        let o = dst;
+        const a = dst + loR;
+        const b = dst + hiR;
+        for (; o < a; o++) col[o] = 0;
+        let xi = xo + loR * sR + offR;
+        if (sR === 1) for (; o < b; o++, xi++) col[o] = x[xi]!;
+        else for (; o < b; o++, xi += sR) col[o] = x[xi]!;
+        for (; o < end; o++) col[o] = 0;
+      }
+    }
+  }
+}
 
 /**
  * Forward convolution, output-stationary schedule. Every output element keeps

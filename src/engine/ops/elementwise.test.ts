@@ -1,19 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { VerinferError } from '../../errors.js';
 import { ops } from './elementwise.js';
+import { makeCtx, vals, int, str, throwsCode } from './testing.js';
 
-function ctx(opType: string, attrs: Record<string, AttrValue> = {}, opset = 17): KernelContext {
-  return new KernelContext({ index: 0, name: '', opType, domain: '', inputs: [], outputs: ['y'], attrs: new Map(Object.entries(attrs)) }, opset, 2 ** 31);
-}
 function run(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 17): Tensor {
   const k = ops[opType];
   assert.ok(k, `kernel ${opType}`);
-  return k(inputs, ctx(opType, attrs, opset))[0]!;
+  return k(inputs, makeCtx(opType, attrs, opset))[0]!;
 }
 const f32 = (shape: number[], v: number[]) => new Tensor(DType.float32, shape, Float32Array.from(v));
 const f64 = (shape: number[], v: number[]) => new Tensor(DType.float64, shape, Float64Array.from(v));
@@ -21,14 +17,7 @@ const i32 = (shape: number[], v: number[]) => new Tensor(DType.int32, shape, Int
 const bool = (shape: number[], v: number[]) => new Tensor(DType.bool, shape, Uint8Array.from(v));
 const i64 = (shape: number[], v: bigint[]) => new Tensor(DType.int64, shape, BigInt64Array.from(v));
 const u64 = (shape: number[], v: bigint[]) => new Tensor(DType.uint64, shape, BigUint64Array.from(v));
-const arr = (t: Tensor) => Array.from(t.data as ArrayLike<number | bigint>);
 const bits32 = (t: Tensor) => Array.from(new Uint32Array((t.data as Float32Array).buffer, (t.data as Float32Array).byteOffset, t.size));
-const int = (value: number): AttrValue => ({ kind: 'int', value });
-const str = (value: string): AttrValue => ({ kind: 'string', value });
-
-function throwsCode(f: () => unknown, code: string) {
-  assert.throws(f, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
 
 /** Deterministic pseudo-random float32 values with varied exponents and signs. */
 function rand(n: number, seed: number): number[] {
@@ -104,10 +93,10 @@ describe('float32 binary arithmetic is bit-identical to the canonical recomputat
   }
   it('float32 rounding happens once per op', () => {
     // 1 + 2^-24 is not a float32: the sum rounds to 1 (ties-to-even).
-    assert.deepEqual(arr(run('Add', [f32([1], [1]), f32([1], [2 ** -24])])), [1]);
-    assert.deepEqual(arr(run('Add', [f32([1], [1]), f32([1], [3 * 2 ** -25])])), [1 + 2 ** -23]);
+    assert.deepEqual(vals(run('Add', [f32([1], [1]), f32([1], [2 ** -24])])), [1]);
+    assert.deepEqual(vals(run('Add', [f32([1], [1]), f32([1], [3 * 2 ** -25])])), [1 + 2 ** -23]);
     // float64 does not round to float32
-    assert.deepEqual(arr(run('Add', [f64([1], [1]), f64([1], [2 ** -24])])), [1 + 2 ** -24]);
+    assert.deepEqual(vals(run('Add', [f64([1], [1]), f64([1], [2 ** -24])])), [1 + 2 ** -24]);
   });
 });
 
@@ -117,7 +106,7 @@ describe('broadcasting', () => {
     assert.deepEqual(r.shape, [0, 3]);
     const s = run('Mul', [f32([], [3]), f32([], [4])]);
     assert.deepEqual(s.shape, []);
-    assert.deepEqual(arr(s), [12]);
+    assert.deepEqual(vals(s), [12]);
   });
   it('rejects incompatible shapes', () => {
     throwsCode(() => run('Add', [f32([2, 3], [1, 2, 3, 4, 5, 6]), f32([2], [1, 2])]), 'INVALID_ARGUMENT');
@@ -131,7 +120,7 @@ describe('broadcasting', () => {
     const a = f32([2, 3, 2], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const b = f32([3], [100, 200, 300]);
     const r = run('Add', [a, b], { broadcast: int(1), axis: int(1) }, 6);
-    assert.deepEqual(arr(r), [100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311]);
+    assert.deepEqual(vals(r), [100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311]);
     throwsCode(() => run('Add', [a, b], {}, 6), 'INVALID_ARGUMENT'); // broadcast=0 needs equal shapes
     throwsCode(() => run('Add', [a, b], { broadcast: int(1) }, 6), 'INVALID_ARGUMENT'); // trailing: 3 vs 2
   });
@@ -145,35 +134,35 @@ describe('integer arithmetic wraps per type', () => {
   it('int8/uint8/int16/uint16', () => {
     const a = new Tensor(DType.int8, [3], Int8Array.from([127, -128, 100]));
     const b = new Tensor(DType.int8, [3], Int8Array.from([1, -1, 3]));
-    assert.deepEqual(arr(run('Add', [a, b])), [-128, 127, 103]);
-    assert.deepEqual(arr(run('Mul', [a, b])), [127, -128, 44]);
+    assert.deepEqual(vals(run('Add', [a, b])), [-128, 127, 103]);
+    assert.deepEqual(vals(run('Mul', [a, b])), [127, -128, 44]);
     const u = new Tensor(DType.uint16, [2], Uint16Array.from([0, 65535]));
     const v = new Tensor(DType.uint16, [2], Uint16Array.from([1, 65535]));
-    assert.deepEqual(arr(run('Sub', [u, v])), [65535, 0]);
-    assert.deepEqual(arr(run('Mul', [u, v])), [0, 1]);
+    assert.deepEqual(vals(run('Sub', [u, v])), [65535, 0]);
+    assert.deepEqual(vals(run('Mul', [u, v])), [0, 1]);
   });
   it('int32/uint32 multiplication keeps the low 32 bits', () => {
-    assert.deepEqual(arr(run('Mul', [i32([2], [0x7fffffff, 65536]), i32([2], [0x7fffffff, 65536])])), [1, 0]);
+    assert.deepEqual(vals(run('Mul', [i32([2], [0x7fffffff, 65536]), i32([2], [0x7fffffff, 65536])])), [1, 0]);
     const u = new Tensor(DType.uint32, [1], Uint32Array.from([4294967295]));
-    assert.deepEqual(arr(run('Mul', [u, u])), [1]);
-    assert.deepEqual(arr(run('Add', [u, u])), [4294967294]);
+    assert.deepEqual(vals(run('Mul', [u, u])), [1]);
+    assert.deepEqual(vals(run('Add', [u, u])), [4294967294]);
   });
   it('64-bit', () => {
     const max = 9223372036854775807n;
-    assert.deepEqual(arr(run('Add', [i64([1], [max]), i64([1], [1n])])), [-max - 1n]);
-    assert.deepEqual(arr(run('Mul', [i64([1], [max]), i64([1], [2n])])), [-2n]);
-    assert.deepEqual(arr(run('Sub', [u64([1], [0n]), u64([1], [1n])])), [18446744073709551615n]);
-    assert.deepEqual(arr(run('Div', [i64([2], [-max - 1n, -7n]), i64([2], [-1n, 2n])])), [-max - 1n, -3n]);
+    assert.deepEqual(vals(run('Add', [i64([1], [max]), i64([1], [1n])])), [-max - 1n]);
+    assert.deepEqual(vals(run('Mul', [i64([1], [max]), i64([1], [2n])])), [-2n]);
+    assert.deepEqual(vals(run('Sub', [u64([1], [0n]), u64([1], [1n])])), [18446744073709551615n]);
+    assert.deepEqual(vals(run('Div', [i64([2], [-max - 1n, -7n]), i64([2], [-1n, 2n])])), [-max - 1n, -3n]);
   });
   it('Div truncates toward zero; MIN/-1 wraps; /0 is an error', () => {
-    assert.deepEqual(arr(run('Div', [i32([4], [-7, 7, -2147483648, 5]), i32([4], [2, -2, -1, 7])])), [-3, -3, -2147483648, 0]);
+    assert.deepEqual(vals(run('Div', [i32([4], [-7, 7, -2147483648, 5]), i32([4], [2, -2, -1, 7])])), [-3, -3, -2147483648, 0]);
     throwsCode(() => run('Div', [i32([2], [1, 2]), i32([2], [1, 0])]), 'INVALID_ARGUMENT');
     throwsCode(() => run('Div', [i64([1], [1n]), i64([1], [0n])]), 'INVALID_ARGUMENT');
     // an empty output never divides
     assert.deepEqual(run('Div', [i32([0], []), i32([1], [0])]).shape, [0]);
   });
   it('float Div by zero is IEEE', () => {
-    assert.deepEqual(arr(run('Div', [f32([3], [1, -1, 0]), f32([3], [0, 0, 0])])), [Infinity, -Infinity, NaN]);
+    assert.deepEqual(vals(run('Div', [f32([3], [1, -1, 0]), f32([3], [0, 0, 0])])), [Infinity, -Infinity, NaN]);
   });
 });
 
@@ -181,16 +170,16 @@ describe('Mod', () => {
   it('fmod=0 takes the sign of the divisor, fmod=1 of the dividend', () => {
     const a = i32([4], [-4, 7, 5, -5]);
     const b = i32([4], [3, -3, 3, -3]);
-    assert.deepEqual(arr(run('Mod', [a, b])), [2, -2, 2, -2]);
-    assert.deepEqual(arr(run('Mod', [a, b], { fmod: int(1) })), [-1, 1, 2, -2]);
+    assert.deepEqual(vals(run('Mod', [a, b])), [2, -2, 2, -2]);
+    assert.deepEqual(vals(run('Mod', [a, b], { fmod: int(1) })), [-1, 1, 2, -2]);
     const x = i64([3], [-4n, 7n, -9223372036854775808n]);
     const y = i64([3], [3n, -3n, -1n]);
-    assert.deepEqual(arr(run('Mod', [x, y])), [2n, -2n, 0n]);
-    assert.deepEqual(arr(run('Mod', [i32([1], [-2147483648]), i32([1], [-1])])), [0]);
+    assert.deepEqual(vals(run('Mod', [x, y])), [2n, -2n, 0n]);
+    assert.deepEqual(vals(run('Mod', [i32([1], [-2147483648]), i32([1], [-1])])), [0]);
   });
   it('float fmod is exact, keeps -0, and requires fmod=1', () => {
     const r = run('Mod', [f32([5], [5.5, -5.5, -0, 1, Infinity]), f32([5], [2, 2, 3, 0, 2])], { fmod: int(1) });
-    const v = arr(r) as number[];
+    const v = vals(r) as number[];
     assert.deepEqual(v.slice(0, 2), [1.5, -1.5]);
     assert.ok(Object.is(v[2], -0));
     assert.ok(Number.isNaN(v[3]) && Number.isNaN(v[4]));
@@ -200,7 +189,7 @@ describe('Mod', () => {
     const S = 2 ** 149; // every float32 is an integer multiple of 2^-149
     const exact = Number((BigInt(big * S) % BigInt(small * S))) / S;
     const q = run('Mod', [f32([1], [big]), f32([1], [small])], { fmod: int(1) });
-    assert.equal(arr(q)[0], exact);
+    assert.equal(vals(q)[0], exact);
     assert.equal(Math.fround(exact), exact);
     throwsCode(() => run('Mod', [f32([1], [1]), f32([1], [1])]), 'INVALID_ARGUMENT');
     throwsCode(() => run('Mod', [i32([1], [1]), i32([1], [0])]), 'INVALID_ARGUMENT');
@@ -209,19 +198,19 @@ describe('Mod', () => {
 
 describe('Pow', () => {
   it('integer power is exact with wrap-around', () => {
-    assert.deepEqual(arr(run('Pow', [i32([4], [3, -2, 2, 7]), i32([4], [5, 3, 31, 0])])), [243, -8, -2147483648, 1]);
-    assert.deepEqual(arr(run('Pow', [i32([1], [3]), i32([1], [40])])), [Number(BigInt.asIntN(32, 3n ** 40n))]);
-    assert.deepEqual(arr(run('Pow', [i64([2], [3n, -3n]), i64([2], [41n, 3n])])), [BigInt.asIntN(64, 3n ** 41n), -27n]);
-    assert.deepEqual(arr(run('Pow', [i32([1], [3]), i64([1], [40n])])), [Number(BigInt.asIntN(32, 3n ** 40n))]);
+    assert.deepEqual(vals(run('Pow', [i32([4], [3, -2, 2, 7]), i32([4], [5, 3, 31, 0])])), [243, -8, -2147483648, 1]);
+    assert.deepEqual(vals(run('Pow', [i32([1], [3]), i32([1], [40])])), [Number(BigInt.asIntN(32, 3n ** 40n))]);
+    assert.deepEqual(vals(run('Pow', [i64([2], [3n, -3n]), i64([2], [41n, 3n])])), [BigInt.asIntN(64, 3n ** 41n), -27n]);
+    assert.deepEqual(vals(run('Pow', [i32([1], [3]), i64([1], [40n])])), [Number(BigInt.asIntN(32, 3n ** 40n))]);
   });
   it('negative integer exponents give the truncated real result', () => {
-    assert.deepEqual(arr(run('Pow', [i32([4], [1, -1, -1, 5]), i32([4], [-3, -3, -2, -1])])), [1, -1, 1, 0]);
+    assert.deepEqual(vals(run('Pow', [i32([4], [1, -1, -1, 5]), i32([4], [-3, -3, -2, -1])])), [1, -1, 1, 0]);
     throwsCode(() => run('Pow', [i32([1], [0]), i32([1], [-1])]), 'INVALID_ARGUMENT');
   });
   it('mixed types', () => {
-    assert.deepEqual(arr(run('Pow', [f32([3], [2, 3, 0.5]), i64([3], [10n, 2n, 2n])])), [1024, 9, 0.25]);
-    assert.deepEqual(arr(run('Pow', [i32([3], [2, 3, 10]), f32([3], [3, 0.5, -1])])), [8, 1, 0]);
-    assert.deepEqual(arr(run('Pow', [f32([2], [4, 2]), f32([2], [0.5, -2])])), [2, 0.25]);
+    assert.deepEqual(vals(run('Pow', [f32([3], [2, 3, 0.5]), i64([3], [10n, 2n, 2n])])), [1024, 9, 0.25]);
+    assert.deepEqual(vals(run('Pow', [i32([3], [2, 3, 10]), f32([3], [3, 0.5, -1])])), [8, 1, 0]);
+    assert.deepEqual(vals(run('Pow', [f32([2], [4, 2]), f32([2], [0.5, -2])])), [2, 0.25]);
   });
 });
 
@@ -251,31 +240,31 @@ describe('variadic Sum/Mean/Max/Min', () => {
   it('one input is a copy; zero inputs is an error', () => {
     const a = f32([2], [1, 2]);
     const r = run('Max', [a]);
-    assert.deepEqual(arr(r), [1, 2]);
+    assert.deepEqual(vals(r), [1, 2]);
     assert.notEqual(r.data, a.data);
     throwsCode(() => run('Sum', []), 'INVALID_ARGUMENT');
   });
   it('Max/Min propagate NaN and follow numpy for signed zeros', () => {
     const a = f32([4], [NaN, 1, -0, 0]);
     const b = f32([4], [1, NaN, 0, -0]);
-    const mx = arr(run('Max', [a, b])) as number[];
-    const mn = arr(run('Min', [a, b])) as number[];
+    const mx = vals(run('Max', [a, b])) as number[];
+    const mn = vals(run('Min', [a, b])) as number[];
     assert.ok(Number.isNaN(mx[0]) && Number.isNaN(mx[1]) && Number.isNaN(mn[0]) && Number.isNaN(mn[1]));
     assert.ok(Object.is(mx[2], -0) && Object.is(mx[3], 0));
     assert.ok(Object.is(mn[2], -0) && Object.is(mn[3], 0));
   });
   it('Max on int64/uint64 and float16', () => {
-    assert.deepEqual(arr(run('Max', [u64([2], [18446744073709551615n, 0n]), u64([1], [5n])])), [18446744073709551615n, 5n]);
-    assert.deepEqual(arr(run('Min', [i64([2], [-5n, 7n]), i64([2], [3n, -9223372036854775808n])])), [-5n, -9223372036854775808n]);
+    assert.deepEqual(vals(run('Max', [u64([2], [18446744073709551615n, 0n]), u64([1], [5n])])), [18446744073709551615n, 5n]);
+    assert.deepEqual(vals(run('Min', [i64([2], [-5n, 7n]), i64([2], [3n, -9223372036854775808n])])), [-5n, -9223372036854775808n]);
     const h = new Tensor(DType.float16, [3], Uint16Array.from([0x3c00, 0xbc00, 0x7c00]));
     const g = new Tensor(DType.float16, [3], Uint16Array.from([0x4000, 0xc000, 0x0001]));
-    assert.deepEqual(arr(run('Max', [h, g])), [0x4000, 0xbc00, 0x7c00]);
-    assert.deepEqual(arr(run('Min', [h, g])), [0x3c00, 0xc000, 0x0001]);
+    assert.deepEqual(vals(run('Max', [h, g])), [0x4000, 0xbc00, 0x7c00]);
+    assert.deepEqual(vals(run('Min', [h, g])), [0x3c00, 0xc000, 0x0001]);
     // NaN payload bits are kept: Max/Min on float16 is a pure selection
     const p = new Tensor(DType.float16, [2], Uint16Array.from([0x7c01, 0x3c00]));
     const q = new Tensor(DType.float16, [2], Uint16Array.from([0x3c00, 0xfe05]));
-    assert.deepEqual(arr(run('Max', [p, q])), [0x7c01, 0xfe05]);
-    assert.deepEqual(arr(run('Min', [p, q, q])), [0x7c01, 0xfe05]);
+    assert.deepEqual(vals(run('Max', [p, q])), [0x7c01, 0xfe05]);
+    assert.deepEqual(vals(run('Min', [p, q, q])), [0x7c01, 0xfe05]);
     throwsCode(() => run('Sum', [h, g]), 'UNSUPPORTED_FEATURE');
     throwsCode(() => run('Mean', [i32([1], [1])]), 'INVALID_ARGUMENT');
   });
@@ -285,33 +274,33 @@ describe('comparisons and logic', () => {
   it('IEEE comparisons', () => {
     const a = f32([4], [NaN, -0, 1, 2]);
     const b = f32([4], [NaN, 0, 2, 1]);
-    assert.deepEqual(arr(run('Equal', [a, b])), [0, 1, 0, 0]);
-    assert.deepEqual(arr(run('Less', [a, b])), [0, 0, 1, 0]);
-    assert.deepEqual(arr(run('LessOrEqual', [a, b])), [0, 1, 1, 0]);
-    assert.deepEqual(arr(run('GreaterOrEqual', [a, b])), [0, 1, 0, 1]);
-    assert.deepEqual(arr(run('Greater', [a, b])), [0, 0, 0, 1]);
+    assert.deepEqual(vals(run('Equal', [a, b])), [0, 1, 0, 0]);
+    assert.deepEqual(vals(run('Less', [a, b])), [0, 0, 1, 0]);
+    assert.deepEqual(vals(run('LessOrEqual', [a, b])), [0, 1, 1, 0]);
+    assert.deepEqual(vals(run('GreaterOrEqual', [a, b])), [0, 1, 0, 1]);
+    assert.deepEqual(vals(run('Greater', [a, b])), [0, 0, 0, 1]);
   });
   it('64-bit comparisons are exact', () => {
     const a = i64([2], [9007199254740993n, -1n]);
     const b = i64([2], [9007199254740992n, -1n]);
-    assert.deepEqual(arr(run('Greater', [a, b])), [1, 0]);
-    assert.deepEqual(arr(run('Equal', [a, b])), [0, 1]);
+    assert.deepEqual(vals(run('Greater', [a, b])), [1, 0]);
+    assert.deepEqual(vals(run('Equal', [a, b])), [0, 1]);
     const u = u64([1], [18446744073709551615n]);
-    assert.deepEqual(arr(run('Less', [u, u64([1], [0n])])), [0]);
+    assert.deepEqual(vals(run('Less', [u, u64([1], [0n])])), [0]);
   });
   it('float16 comparisons', () => {
     const h = new Tensor(DType.float16, [3], Uint16Array.from([0x3c00, 0x8000, 0x7e00]));
     const g = new Tensor(DType.float16, [3], Uint16Array.from([0x4000, 0x0000, 0x7e00]));
-    assert.deepEqual(arr(run('Less', [h, g])), [1, 0, 0]);
-    assert.deepEqual(arr(run('Equal', [h, g])), [0, 1, 0]);
+    assert.deepEqual(vals(run('Less', [h, g])), [1, 0, 0]);
+    assert.deepEqual(vals(run('Equal', [h, g])), [0, 1, 0]);
   });
   it('And/Or/Xor/Not broadcast and treat any non-zero byte as true', () => {
     const a = bool([2, 2], [0, 1, 2, 0]);
     const b = bool([2], [1, 1]);
-    assert.deepEqual(arr(run('And', [a, b])), [0, 1, 1, 0]);
-    assert.deepEqual(arr(run('Or', [a, bool([1], [0])])), [0, 1, 1, 0]);
-    assert.deepEqual(arr(run('Xor', [a, b])), [1, 0, 0, 1]);
-    assert.deepEqual(arr(run('Not', [a])), [1, 0, 0, 1]);
+    assert.deepEqual(vals(run('And', [a, b])), [0, 1, 1, 0]);
+    assert.deepEqual(vals(run('Or', [a, bool([1], [0])])), [0, 1, 1, 0]);
+    assert.deepEqual(vals(run('Xor', [a, b])), [1, 0, 0, 1]);
+    assert.deepEqual(vals(run('Not', [a])), [1, 0, 0, 1]);
     throwsCode(() => run('And', [f32([1], [1]), f32([1], [1])]), 'INVALID_ARGUMENT');
   });
 });
@@ -319,13 +308,13 @@ describe('comparisons and logic', () => {
 describe('bitwise', () => {
   it('BitShift: shifts >= the width give 0', () => {
     const u8 = (v: number[]) => new Tensor(DType.uint8, [v.length], Uint8Array.from(v));
-    assert.deepEqual(arr(run('BitShift', [u8([255, 1, 3, 128]), u8([1, 7, 8, 200])], { direction: str('LEFT') })), [254, 128, 0, 0]);
-    assert.deepEqual(arr(run('BitShift', [u8([255, 128]), u8([7, 8])], { direction: str('RIGHT') })), [1, 0]);
+    assert.deepEqual(vals(run('BitShift', [u8([255, 1, 3, 128]), u8([1, 7, 8, 200])], { direction: str('LEFT') })), [254, 128, 0, 0]);
+    assert.deepEqual(vals(run('BitShift', [u8([255, 128]), u8([7, 8])], { direction: str('RIGHT') })), [1, 0]);
     const u32 = (v: number[]) => new Tensor(DType.uint32, [v.length], Uint32Array.from(v));
-    assert.deepEqual(arr(run('BitShift', [u32([1, 0xffffffff, 5]), u32([31, 4, 32])], { direction: str('LEFT') })), [2147483648, 0xfffffff0, 0]);
-    assert.deepEqual(arr(run('BitShift', [u32([0xffffffff, 5]), u32([31, 32])], { direction: str('RIGHT') })), [1, 0]);
+    assert.deepEqual(vals(run('BitShift', [u32([1, 0xffffffff, 5]), u32([31, 4, 32])], { direction: str('LEFT') })), [2147483648, 0xfffffff0, 0]);
+    assert.deepEqual(vals(run('BitShift', [u32([0xffffffff, 5]), u32([31, 32])], { direction: str('RIGHT') })), [1, 0]);
     assert.deepEqual(
-      arr(run('BitShift', [u64([3], [1n, 3n, 5n]), u64([3], [63n, 63n, 18446744073709551615n])], { direction: str('LEFT') })),
+      vals(run('BitShift', [u64([3], [1n, 3n, 5n]), u64([3], [63n, 63n, 18446744073709551615n])], { direction: str('LEFT') })),
       [9223372036854775808n, 9223372036854775808n, 0n],
     );
     throwsCode(() => run('BitShift', [u8([1]), u8([1])], { direction: str('UP') }), 'INVALID_ARGUMENT');
@@ -333,12 +322,12 @@ describe('bitwise', () => {
   });
   it('Bitwise ops on high bits and 64-bit', () => {
     const u32 = (v: number[]) => new Tensor(DType.uint32, [v.length], Uint32Array.from(v));
-    assert.deepEqual(arr(run('BitwiseAnd', [u32([0xf0f0f0f0]), u32([0xff00ff00])])), [0xf000f000]);
-    assert.deepEqual(arr(run('BitwiseOr', [u32([0x80000000]), u32([1])])), [0x80000001]);
-    assert.deepEqual(arr(run('BitwiseXor', [i64([1], [-1n]), i64([1], [5n])])), [-6n]);
-    assert.deepEqual(arr(run('BitwiseNot', [u64([2], [0n, 5n])])), [18446744073709551615n, 18446744073709551610n]);
-    assert.deepEqual(arr(run('BitwiseNot', [new Tensor(DType.uint8, [2], Uint8Array.from([0, 0xf0]))])), [255, 0x0f]);
-    assert.deepEqual(arr(run('BitwiseNot', [u32([0])])), [0xffffffff]);
+    assert.deepEqual(vals(run('BitwiseAnd', [u32([0xf0f0f0f0]), u32([0xff00ff00])])), [0xf000f000]);
+    assert.deepEqual(vals(run('BitwiseOr', [u32([0x80000000]), u32([1])])), [0x80000001]);
+    assert.deepEqual(vals(run('BitwiseXor', [i64([1], [-1n]), i64([1], [5n])])), [-6n]);
+    assert.deepEqual(vals(run('BitwiseNot', [u64([2], [0n, 5n])])), [18446744073709551615n, 18446744073709551610n]);
+    assert.deepEqual(vals(run('BitwiseNot', [new Tensor(DType.uint8, [2], Uint8Array.from([0, 0xf0]))])), [255, 0x0f]);
+    assert.deepEqual(vals(run('BitwiseNot', [u32([0])])), [0xffffffff]);
     throwsCode(() => run('BitwiseNot', [f32([1], [1])]), 'INVALID_ARGUMENT');
   });
 });
@@ -350,33 +339,33 @@ describe('Where, PRelu, IsNaN, IsInf', () => {
     const y = i64([1], [-1n]);
     const r = run('Where', [c, x, y]);
     assert.deepEqual(r.shape, [2, 3]);
-    assert.deepEqual(arr(r), [1n, 2n, 3n, -1n, -1n, -1n]);
+    assert.deepEqual(vals(r), [1n, 2n, 3n, -1n, -1n, -1n]);
     const h = new Tensor(DType.float16, [1], Uint16Array.from([0x3c00]));
     const g = new Tensor(DType.float16, [1], Uint16Array.from([0x7e00]));
-    assert.deepEqual(arr(run('Where', [bool([2], [0, 1]), h, g])), [0x7e00, 0x3c00]);
+    assert.deepEqual(vals(run('Where', [bool([2], [0, 1]), h, g])), [0x7e00, 0x3c00]);
     throwsCode(() => run('Where', [i32([1], [1]), x, y]), 'INVALID_ARGUMENT');
   });
   it('PRelu', () => {
     const x = f32([2, 3], [-1, 0, 1, -2, -0, NaN]);
     const s = f32([3], [0.1, 0.2, 0.3]);
-    const r = arr(run('PRelu', [x, s])) as number[];
+    const r = vals(run('PRelu', [x, s])) as number[];
     assert.deepEqual(r.slice(0, 4), [Math.fround(-0.1), 0, 1, Math.fround(-2 * Math.fround(0.1))]);
     assert.ok(Object.is(r[4], -0) && Number.isNaN(r[5]));
     throwsCode(() => run('PRelu', [f32([3], [1, 2, 3]), f32([2, 3], [1, 2, 3, 4, 5, 6])]), 'INVALID_ARGUMENT');
-    assert.deepEqual(arr(run('PRelu', [i32([2], [-0x40000000, 5]), i32([1], [4])])), [0, 5]);
+    assert.deepEqual(vals(run('PRelu', [i32([2], [-0x40000000, 5]), i32([1], [4])])), [0, 5]);
     // opset 6: per-channel 1-D slope on NCHW
     const y = run('PRelu', [f32([1, 2, 1, 2], [-1, -1, -1, -1]), f32([2], [2, 3])], {}, 6);
-    assert.deepEqual(arr(y), [-2, -2, -3, -3]);
+    assert.deepEqual(vals(y), [-2, -2, -3, -3]);
   });
   it('IsNaN / IsInf', () => {
     const x = f64([5], [NaN, Infinity, -Infinity, 0, 1e308]);
-    assert.deepEqual(arr(run('IsNaN', [x])), [1, 0, 0, 0, 0]);
-    assert.deepEqual(arr(run('IsInf', [x])), [0, 1, 1, 0, 0]);
-    assert.deepEqual(arr(run('IsInf', [x], { detect_negative: int(0) })), [0, 1, 0, 0, 0]);
-    assert.deepEqual(arr(run('IsInf', [x], { detect_positive: int(0) })), [0, 0, 1, 0, 0]);
+    assert.deepEqual(vals(run('IsNaN', [x])), [1, 0, 0, 0, 0]);
+    assert.deepEqual(vals(run('IsInf', [x])), [0, 1, 1, 0, 0]);
+    assert.deepEqual(vals(run('IsInf', [x], { detect_negative: int(0) })), [0, 1, 0, 0, 0]);
+    assert.deepEqual(vals(run('IsInf', [x], { detect_positive: int(0) })), [0, 0, 1, 0, 0]);
     const h = new Tensor(DType.float16, [4], Uint16Array.from([0x7c00, 0xfc00, 0x7c01, 0xfe00]));
-    assert.deepEqual(arr(run('IsNaN', [h])), [0, 0, 1, 1]);
-    assert.deepEqual(arr(run('IsInf', [h])), [1, 1, 0, 0]);
+    assert.deepEqual(vals(run('IsNaN', [h])), [0, 0, 1, 1]);
+    assert.deepEqual(vals(run('IsInf', [h])), [1, 1, 0, 0]);
     throwsCode(() => run('IsNaN', [i32([1], [1])]), 'INVALID_ARGUMENT');
   });
 });

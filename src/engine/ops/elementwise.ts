@@ -23,12 +23,13 @@
  *   Mod, IsNaN, IsInf, Where); arithmetic on float16 is unsupported.
  */
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
-import { broadcastStrides } from '../broadcast.js';
+import { broadcastStrides, tryBroadcastShapes } from '../broadcast.js';
 import { DType, dtypeKind, dtypeName } from '../../tensor/dtype.js';
 import { float16ToNumber } from '../../tensor/float16.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { castOps, floatToI32, floatToI64, floatToU32, floatToU64, toF16 } from './cast.js';
 import { pow64, powf } from '../math/index.js';
+import { need } from './util.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type AnyArr = any;
@@ -125,28 +126,13 @@ function apply2(a: AnyArr, aShape: readonly number[], b: AnyArr, bShape: readonl
 
 /** Broadcast output shape, reported as this node's INVALID_ARGUMENT on mismatch. */
 function outShapeOf(ctx: KernelContext, shapes: (readonly number[])[]): number[] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
-  const out = new Array<number>(rank).fill(1);
-  for (const s of shapes) {
-    for (let i = 0; i < s.length; i++) {
-      const o = rank - s.length + i;
-      const d = s[i]!;
-      if (d === out[o]) continue;
-      if (out[o] === 1) out[o] = d;
-      else if (d !== 1) {
-        throw ctx.error(`shapes ${shapes.map((x) => `[${x.join(',')}]`).join(', ')} cannot be broadcast`, {
-          shapes: shapes.map((x) => [...x]),
-        });
-      }
-    }
+  const out = tryBroadcastShapes(shapes);
+  if (!out) {
+    throw ctx.error(`shapes ${shapes.map((x) => `[${x.join(',')}]`).join(', ')} cannot be broadcast`, {
+      shapes: shapes.map((x) => [...x]),
+    });
   }
   return out;
-}
-
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${i}`);
-  return t;
 }
 
 function sameDType(ctx: KernelContext, ts: Tensor[]): void {

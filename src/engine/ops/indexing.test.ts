@@ -1,33 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelContext } from '../kernel.js';
-import type { AttrValue } from '../../onnx/model.js';
-import { VerinferError } from '../../errors.js';
 import { DType } from '../../tensor/dtype.js';
 import { stridesOf, Tensor } from '../../tensor/tensor.js';
 import { ops } from './indexing.js';
+import { makeCtx, attrsOf, type PlainAttrs, i64, i32, throwsCode } from './testing.js';
 
-function attrsOf(a: Record<string, number | number[] | string>): Map<string, AttrValue> {
-  const m = new Map<string, AttrValue>();
-  for (const [k, v] of Object.entries(a)) {
-    if (typeof v === 'number') m.set(k, { kind: 'int', value: v });
-    else if (typeof v === 'string') m.set(k, { kind: 'string', value: v });
-    else m.set(k, { kind: 'ints', value: v });
-  }
-  return m;
-}
-function run(op: string, inputs: (Tensor | undefined)[], attrs: Record<string, number | number[] | string> = {}, opset = 18, nOut = 1): Tensor[] {
+function run(op: string, inputs: (Tensor | undefined)[], attrs: PlainAttrs = {}, opset = 18, nOut = 1): Tensor[] {
   const outputs = Array.from({ length: nOut }, (_, i) => `y${i}`);
-  const ctx = new KernelContext({ index: 0, name: '', opType: op, domain: '', inputs: [], outputs, attrs: attrsOf(attrs) }, opset, 2 ** 31);
-  return ops[op]!(inputs, ctx);
+  return ops[op]!(inputs, makeCtx(op, attrsOf(attrs), opset, outputs));
 }
 const f32 = (shape: number[], v?: number[]) => new Tensor(DType.float32, shape, Float32Array.from(v ?? Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i)));
-const i64 = (v: number[], shape = [v.length]) => new Tensor(DType.int64, shape, BigInt64Array.from(v, (x) => BigInt(x)));
-const i32 = (v: number[], shape = [v.length]) => new Tensor(DType.int32, shape, Int32Array.from(v));
 const arr = (t: Tensor) => Array.from(t.data as ArrayLike<number>, Number);
-function throwsCode(fn: () => unknown, code: string, detail?: (d: Record<string, unknown>) => boolean) {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code && (!detail || detail(e.details)));
-}
 
 test('Gather: axes, negative and int32 indices, scalar index, errors', () => {
   const x = f32([3, 4]);

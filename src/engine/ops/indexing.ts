@@ -9,10 +9,10 @@ import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { DType, dtypeKind, dtypeName } from '../../tensor/dtype.js';
 import { float16ToNumber } from '../../tensor/float16.js';
 import { stridesOf, Tensor } from '../../tensor/tensor.js';
-import { axisOf, buf, copyBox, gatherView, intScalar, intsOf, need, product, type Buf } from './shape.js';
+import { buf, gatherView, type Buf } from './shape.js';
+import { axisOf, intsOf, need, prod, shapeStr } from './util.js';
 
 const SET_MIN = 24;
-const fmt = (s: readonly number[]): string => `[${s.join(',')}]`;
 
 /** Reads an int32/int64 index tensor into plain numbers (validated later by wrapIndex). */
 function indexValues(ctx: KernelContext, t: Tensor, what: string): Float64Array {
@@ -56,8 +56,8 @@ const Gather: Kernel = (inputs, ctx) => {
   for (let j = 0; j < iv.length; j++) iv[j] = wrapIndex(ctx, iv[j]!, dim, 'index', ind, j);
   const outShape = [...x.shape.slice(0, axis), ...ind.shape, ...x.shape.slice(axis + 1)];
   const out = ctx.alloc(x.dtype, outShape);
-  const outer = product(x.shape, 0, axis);
-  const inner = product(x.shape, axis + 1);
+  const outer = prod(x.shape, 0, axis);
+  const inner = prod(x.shape, axis + 1);
   const src = buf(x);
   const dst = buf(out);
   const m = iv.length;
@@ -83,7 +83,7 @@ const Gather: Kernel = (inputs, ctx) => {
  */
 function axisWalk(shape: readonly number[], strides: readonly number[], axis: number, f: (flat: number, base: number) => void): void {
   const r = shape.length;
-  const n = product(shape);
+  const n = prod(shape);
   if (n === 0) return;
   const cnt = new Array<number>(r).fill(0);
   let base = 0;
@@ -105,7 +105,7 @@ function elementsArgs(ctx: KernelContext, x: Tensor, ind: Tensor): number {
   const axis = axisOf(ctx, ctx.int('axis', 0), x.rank);
   for (let a = 0; a < x.rank; a++) {
     if (a !== axis && ind.shape[a]! > x.shape[a]!) {
-      throw ctx.error(`indices shape ${fmt(ind.shape)} exceeds data shape ${fmt(x.shape)} on axis ${a}`);
+      throw ctx.error(`indices shape ${shapeStr(ind.shape)} exceeds data shape ${shapeStr(x.shape)} on axis ${a}`);
     }
   }
   return axis;
@@ -142,16 +142,16 @@ const GatherND: Kernel = (inputs, ctx) => {
   const k = ind.shape[q - 1]!;
   if (k < 1 || k > r - b) throw ctx.error(`indices last dimension ${k} must be in [1, ${r - b}]`);
   for (let i = 0; i < b; i++) {
-    if (ind.shape[i] !== x.shape[i]) throw ctx.error(`batch dimension ${i} differs: data ${fmt(x.shape)}, indices ${fmt(ind.shape)}`);
+    if (ind.shape[i] !== x.shape[i]) throw ctx.error(`batch dimension ${i} differs: data ${shapeStr(x.shape)}, indices ${shapeStr(ind.shape)}`);
   }
   const outShape = [...ind.shape.slice(0, q - 1), ...x.shape.slice(b + k)];
   const out = ctx.alloc(x.dtype, outShape);
   const iv = indexValues(ctx, ind, 'indices');
   const xs = stridesOf(x.shape);
-  const batches = product(x.shape, 0, b);
+  const batches = prod(x.shape, 0, b);
   const batchStride = b > 0 ? xs[b - 1]! : 0;
-  const perBatch = product(ind.shape, b, q - 1);
-  const inner = product(x.shape, b + k);
+  const perBatch = prod(ind.shape, b, q - 1);
+  const inner = prod(x.shape, b + k);
   const src = buf(x);
   const dst = buf(out);
   let p = 0;
@@ -237,7 +237,7 @@ const ScatterElements: Kernel = (inputs, ctx) => {
   const axis = elementsArgs(ctx, x, ind);
   if (upd.dtype !== x.dtype) throw ctx.error(`updates dtype ${dtypeName(upd.dtype)} differs from data dtype ${dtypeName(x.dtype)}`);
   if (upd.shape.length !== ind.shape.length || upd.shape.some((d, i) => d !== ind.shape[i])) {
-    throw ctx.error(`updates shape ${fmt(upd.shape)} must equal indices shape ${fmt(ind.shape)}`);
+    throw ctx.error(`updates shape ${shapeStr(upd.shape)} must equal indices shape ${shapeStr(ind.shape)}`);
   }
   const dim = x.shape[axis]!;
   const iv = indexValues(ctx, ind, 'indices');
@@ -265,7 +265,7 @@ const ScatterND: Kernel = (inputs, ctx) => {
   if (upd.dtype !== x.dtype) throw ctx.error(`updates dtype ${dtypeName(upd.dtype)} differs from data dtype ${dtypeName(x.dtype)}`);
   const want = [...ind.shape.slice(0, q - 1), ...x.shape.slice(k)];
   if (upd.shape.length !== want.length || upd.shape.some((d, i) => d !== want[i])) {
-    throw ctx.error(`updates shape ${fmt(upd.shape)} must be ${fmt(want)}`);
+    throw ctx.error(`updates shape ${shapeStr(upd.shape)} must be ${shapeStr(want)}`);
   }
   const iv = indexValues(ctx, ind, 'indices');
   const { out, red, imul, bool } = scatterPrep(ctx, x);
@@ -273,8 +273,8 @@ const ScatterND: Kernel = (inputs, ctx) => {
   const dst = buf(out);
   const u = buf(upd);
   const xs = stridesOf(x.shape);
-  const inner = product(x.shape, k);
-  const tuples = product(ind.shape, 0, q - 1);
+  const inner = prod(x.shape, k);
+  const tuples = prod(ind.shape, 0, q - 1);
   let p = 0;
   for (let j = 0; j < tuples; j++) {
     let off = 0;
@@ -300,7 +300,7 @@ const OneHot: Kernel = (inputs, ctx) => {
   const dep = need(inputs, 1, ctx, 'depth');
   const vals = need(inputs, 2, ctx, 'values');
   if (dep.size !== 1) throw ctx.error('depth must be a scalar');
-  if (vals.size !== 2 || vals.rank !== 1) throw ctx.error(`values must have shape [2], got ${fmt(vals.shape)}`);
+  if (vals.size !== 2 || vals.rank !== 1) throw ctx.error(`values must have shape [2], got ${shapeStr(vals.shape)}`);
   const dv = dep.dtype === DType.float16 ? float16ToNumber((dep.data as Uint16Array)[0]!) : Number(buf(dep)[0]!);
   const depth = Math.trunc(dv);
   if (!Number.isSafeInteger(depth) || depth < 1) throw ctx.error(`depth ${dv} must be >= 1`);
@@ -313,8 +313,8 @@ const OneHot: Kernel = (inputs, ctx) => {
   const on = v[1]!;
   const dst = buf(out);
   if (out.size > 0 && off !== 0 && off !== 0n) dst.fill(off);
-  const outer = product(ind.shape, 0, axis);
-  const inner = product(ind.shape, axis);
+  const outer = prod(ind.shape, 0, axis);
+  const inner = prod(ind.shape, axis);
   const d = buf(ind);
   const f16 = ind.dtype === DType.float16;
   for (let o = 0; o < outer; o++) {
@@ -362,7 +362,7 @@ const Slice: Kernel = (inputs, ctx) => {
   if (axes && axes.length !== n) throw ctx.error(`axes (${axes.length}) and starts (${n}) differ in length`);
   if (steps && steps.length !== n) throw ctx.error(`steps (${steps.length}) and starts (${n}) differ in length`);
   const ax = (axes ?? starts.map((_, i) => i)).map((a) => axisOf(ctx, a, r, 'axis'));
-  if (new Set(ax).size !== ax.length) throw ctx.error(`axes ${fmt(axes ?? [])} has duplicates`);
+  if (new Set(ax).size !== ax.length) throw ctx.error(`axes ${shapeStr(axes ?? [])} has duplicates`);
   const xs = stridesOf(x.shape);
   const outShape = [...x.shape];
   const strides = [...xs];
@@ -418,8 +418,8 @@ const Unique: Kernel = (inputs, ctx) => {
     axis = axisOf(ctx, axisAttr, x.rank);
   }
   const dim = shape[axis]!;
-  const outer = product(shape, 0, axis);
-  const inner = product(shape, axis + 1);
+  const outer = prod(shape, 0, axis);
+  const inner = prod(shape, axis + 1);
   const sliceLen = outer * inner;
   // keys[s * sliceLen + e]: element e (outer-major) of slice s as a number / bigint
   const src = buf(x);

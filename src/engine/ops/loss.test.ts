@@ -1,40 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ops } from './loss.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { expf, logf } from '../math/index.js';
+import { makeCtx, int, str, throwsCode, sameBits32, nrLcgFloat32 } from './testing.js';
 
 type Attr = AttrValue;
 const fr = Math.fround;
-const int = (value: number): Attr => ({ kind: 'int', value });
-const str = (value: string): Attr => ({ kind: 'string', value });
 
 function run(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, Attr> = {}, nOut = 1): Tensor[] {
-  const ctx = new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs: ['z', 'lp'].slice(0, nOut), attrs: new Map(Object.entries(attrs)) } as never,
-    13,
-    2 ** 31,
-  );
-  return ops[opType]!(inputs, ctx);
+  return ops[opType]!(inputs, makeCtx(opType, attrs, 13, ['z', 'lp'].slice(0, nOut)));
 }
 
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-
-function rnd(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = fr((s / 2 ** 32) * 8 - 4);
-  }
-  return a;
-}
+const rnd = (n: number, seed: number): Float32Array => nrLcgFloat32(n, seed, -4, 4);
 
 const N = 3, C = 5, D1 = 4;
 const x = new Tensor(DType.float32, [N, C, D1], rnd(N * C * D1, 1));
@@ -67,10 +47,6 @@ function naiveNll(lp: Float32Array, reduction: string, w?: Float32Array, ii?: nu
   return Float32Array.of(fr(s / ls.length));
 }
 
-function sameBits(a: Tensor, b: Float32Array): void {
-  assert.deepEqual(new Uint32Array((a.data as Float32Array).slice().buffer), new Uint32Array(b.slice().buffer));
-}
-
 test('NegativeLogLikelihoodLoss matches an independent re-computation bit for bit', () => {
   const xd = x.data as Float32Array;
   for (const reduction of ['none', 'sum', 'mean']) {
@@ -79,7 +55,7 @@ test('NegativeLogLikelihoodLoss matches an independent re-computation bit for bi
         const attrs: Record<string, Attr> = { reduction: str(reduction) };
         if (ii !== undefined) attrs.ignore_index = int(ii);
         const out = run('NegativeLogLikelihoodLoss', [x, target, w], attrs)[0]!;
-        sameBits(out, naiveNll(xd, reduction, w?.data as Float32Array | undefined, ii));
+        sameBits32(out, naiveNll(xd, reduction, w?.data as Float32Array | undefined, ii));
         assert.deepEqual(out.shape, reduction === 'none' ? [N, D1] : []);
       }
     }
@@ -99,10 +75,10 @@ test('SoftmaxCrossEntropyLoss = LogSoftmax(axis 1) then NLL, bit for bit; log_pr
     for (let c = 0; c < C; c++) lp[at(c)] = fr(fr(xd[at(c)]! - m) - l);
   }
   const [z, lpOut] = run('SoftmaxCrossEntropyLoss', [x, target, weight], { ignore_index: int(4) }, 2);
-  sameBits(lpOut!, lp);
-  sameBits(z!, naiveNll(lp, 'mean', weight.data as Float32Array, 4));
+  sameBits32(lpOut!, lp);
+  sameBits32(z!, naiveNll(lp, 'mean', weight.data as Float32Array, 4));
   const [z2] = run('SoftmaxCrossEntropyLoss', [x, target], { reduction: str('sum') });
-  sameBits(z2!, naiveNll(lp, 'sum'));
+  sameBits32(z2!, naiveNll(lp, 'sum'));
 });
 
 test('loss edge cases: int32 targets, rank-2 input, all ignored mean is NaN, float64', () => {

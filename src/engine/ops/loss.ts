@@ -26,19 +26,10 @@ import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import { expf, logf, exp64, log64 } from '../math/index.js';
+import { needNamed, shapeStr } from './util.js';
 
 const fr = Math.fround;
 type FArr = Float32Array | Float64Array;
-
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, what: string): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${what}`);
-  return t;
-}
-
-function shp(s: readonly number[]): string {
-  return `[${s.join(',')}]`;
-}
 
 interface Geometry {
   N: number;
@@ -50,14 +41,14 @@ function checkInputs(x: Tensor, target: Tensor, weight: Tensor | undefined, ctx:
   if (x.dtype === DType.float16) throw ctx.unsupported(`${ctx.node.opType} on float16 is not supported (compute in float32)`);
   if (x.dtype !== DType.float32 && x.dtype !== DType.float64) throw ctx.error(`input must be float32 or float64, got ${dtypeName(x.dtype)}`);
   if (target.dtype !== DType.int32 && target.dtype !== DType.int64) throw ctx.error(`target must be int32 or int64, got ${dtypeName(target.dtype)}`);
-  if (x.rank < 2) throw ctx.error(`input must have rank >= 2 ([N, C, d1..dk]), got ${shp(x.shape)}`);
+  if (x.rank < 2) throw ctx.error(`input must have rank >= 2 ([N, C, d1..dk]), got ${shapeStr(x.shape)}`);
   const N = x.shape[0]!;
   const C = x.shape[1]!;
   const ok = target.rank === x.rank - 1 && target.shape[0] === N && target.shape.every((d, i) => i === 0 || d === x.shape[i + 1]);
-  if (!ok) throw ctx.error(`target shape ${shp(target.shape)} does not match input ${shp(x.shape)} (expected [N, d1..dk])`);
+  if (!ok) throw ctx.error(`target shape ${shapeStr(target.shape)} does not match input ${shapeStr(x.shape)} (expected [N, d1..dk])`);
   if (weight) {
     if (weight.dtype !== x.dtype) throw ctx.error(`weight must have the input's type ${dtypeName(x.dtype)}, got ${dtypeName(weight.dtype)}`);
-    if (weight.rank !== 1 || weight.shape[0] !== C) throw ctx.error(`weight must have shape [${C}], got ${shp(weight.shape)}`);
+    if (weight.rank !== 1 || weight.shape[0] !== C) throw ctx.error(`weight must have shape [${C}], got ${shapeStr(weight.shape)}`);
   }
   let inner = 1;
   for (let i = 2; i < x.rank; i++) inner *= x.shape[i]!;
@@ -120,16 +111,16 @@ function nll(
 }
 
 const negativeLogLikelihoodLoss: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'input');
-  const target = need(inputs, 1, ctx, 'target');
+  const x = needNamed(inputs, 0, ctx, 'input');
+  const target = needNamed(inputs, 1, ctx, 'target');
   const weight = inputs[2];
   const g = checkInputs(x, target, weight, ctx);
   return [nll(x.data as FArr, x.dtype, g, target, weight, ctx, target.shape)];
 };
 
 const softmaxCrossEntropyLoss: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'scores');
-  const target = need(inputs, 1, ctx, 'labels');
+  const x = needNamed(inputs, 0, ctx, 'scores');
+  const target = needNamed(inputs, 1, ctx, 'labels');
   const weight = inputs[2];
   const g = checkInputs(x, target, weight, ctx);
   const { N, C, inner } = g;

@@ -1,31 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ops } from './misc.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { cosf } from '../math/index.js';
+import { makeCtx, int, throwsCode, f32 } from './testing.js';
 
 type Attr = AttrValue;
 const fr = Math.fround;
-const int = (value: number): Attr => ({ kind: 'int', value });
 
 function run(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, Attr> = {}, opset = 26): Tensor {
-  const ctx = new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs: ['y'], attrs: new Map(Object.entries(attrs)) } as never,
-    opset,
-    2 ** 31,
-  );
-  return ops[opType]!(inputs, ctx)[0]!;
+  return ops[opType]!(inputs, makeCtx(opType, attrs, opset))[0]!;
 }
 
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-
-const f32 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.float32, shape, Float32Array.from(v));
 const i64 = (v: number): Tensor => new Tensor(DType.int64, [], BigInt64Array.of(BigInt(v)));
 const arr = (t: Tensor): number[] => Array.from(t.data as Float32Array);
 

@@ -8,25 +8,16 @@ import { Tensor } from '../../tensor/tensor.js';
 import { DType, bytesPerElement, dtypeKind, dtypeName, isDType } from '../../tensor/dtype.js';
 import { cosf, cos64, sin64, log64, pow64 } from '../math/index.js';
 import { castTensor } from './cast.js';
+import { needNamed, shapeStr } from './util.js';
 
 const fr = Math.fround;
 type FArr = Float32Array | Float64Array;
 
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, what: string): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${what}`);
-  return t;
-}
-
-function shp(s: readonly number[]): string {
-  return `[${s.join(',')}]`;
-}
-
-/** A scalar (rank 0, or a single element) integer input as a safe number. */
+/** A scalar (rank 0, or a single element) integer input as a safe number (unlike util.intScalar, rejects |v| > 2^53). */
 function intScalar(t: Tensor, ctx: KernelContext, what: string): number {
   const k = dtypeKind(t.dtype);
   if (k !== 'int' && k !== 'bigint') throw ctx.error(`${what} must be an integer scalar, got ${dtypeName(t.dtype)}`);
-  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape ${shp(t.shape)}`);
+  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape ${shapeStr(t.shape)}`);
   const v = Number(t.data[0]!);
   if (!Number.isSafeInteger(v)) throw ctx.error(`${what} value ${String(t.data[0])} is out of range`);
   return v;
@@ -36,7 +27,7 @@ function intScalar(t: Tensor, ctx: KernelContext, what: string): number {
 function floatScalar(t: Tensor, ctx: KernelContext, what: string): number {
   if (t.dtype === DType.float16) throw ctx.unsupported(`${what} of type float16 is not supported`);
   if (t.dtype !== DType.float32 && t.dtype !== DType.float64) throw ctx.error(`${what} must be a float scalar, got ${dtypeName(t.dtype)}`);
-  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape ${shp(t.shape)}`);
+  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape ${shapeStr(t.shape)}`);
   return t.data[0] as number;
 }
 
@@ -53,7 +44,7 @@ function outputDType(ctx: KernelContext): DType {
 // (the engine's bool representation); other byte values are rejected.
 
 const bitCast: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'input');
+  const x = needNamed(inputs, 0, ctx, 'input');
   const to = ctx.int('to');
   if (to === undefined) throw ctx.error('missing required attribute to');
   if (!isDType(to)) throw ctx.unsupported(`BitCast to ${dtypeName(to)} is not supported`);
@@ -87,7 +78,7 @@ function cosineWindow(a0: number, a1: number, a2: number): Kernel {
   const A0 = fr(a0), A1 = fr(a1), A2 = fr(a2);
   const TAU = fr(6.2831853);
   return (inputs, ctx) => {
-    const sizeT = need(inputs, 0, ctx, 'size');
+    const sizeT = needNamed(inputs, 0, ctx, 'size');
     if (sizeT.dtype !== DType.int32 && sizeT.dtype !== DType.int64) throw ctx.error(`size must be int32 or int64, got ${dtypeName(sizeT.dtype)}`);
     const size = intScalar(sizeT, ctx, 'size');
     if (size < 0) throw ctx.error(`size must be non-negative, got ${size}`);
@@ -156,13 +147,13 @@ function detOne(a: FArr, M: number, f32: boolean): number {
 }
 
 const det: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'X');
+  const x = needNamed(inputs, 0, ctx, 'X');
   if (x.dtype === DType.float16) throw ctx.unsupported('Det on float16 is not supported (compute in float32)');
   if (x.dtype !== DType.float32 && x.dtype !== DType.float64) throw ctx.error(`Det needs a float input, got ${dtypeName(x.dtype)}`);
   const rank = x.rank;
-  if (rank < 2) throw ctx.error(`Det needs an input of rank >= 2, got ${shp(x.shape)}`);
+  if (rank < 2) throw ctx.error(`Det needs an input of rank >= 2, got ${shapeStr(x.shape)}`);
   const M = x.shape[rank - 1]!;
-  if (x.shape[rank - 2] !== M) throw ctx.error(`Det needs square matrices, got ${shp(x.shape)}`);
+  if (x.shape[rank - 2] !== M) throw ctx.error(`Det needs square matrices, got ${shapeStr(x.shape)}`);
   const outShape = x.shape.slice(0, rank - 2);
   const out = ctx.alloc(x.dtype, outShape);
   const f32 = x.dtype === DType.float32;
@@ -285,10 +276,10 @@ function checkFloat(x: Tensor, ctx: KernelContext, what: string): boolean {
 // X[N/2] set to +0), F[k] = conj(X[N-k]) (k > N/2) from the first floor(N/2)+1 input
 // values (zero-padded), runs the inverse transform above and keeps the real part.
 const dft: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'input');
+  const x = needNamed(inputs, 0, ctx, 'input');
   const f32 = checkFloat(x, ctx, 'input');
   const rank = x.rank;
-  if (rank < 2) throw ctx.error(`input must have rank >= 2 (with the trailing complex axis), got ${shp(x.shape)}`);
+  if (rank < 2) throw ctx.error(`input must have rank >= 2 (with the trailing complex axis), got ${shapeStr(x.shape)}`);
   const cdim = x.shape[rank - 1]!;
   if (cdim !== 1 && cdim !== 2) throw ctx.error(`the last dimension must be 1 (real) or 2 (complex), got ${cdim}`);
   let axis: number;
@@ -364,19 +355,19 @@ const dft: Kernel = (inputs, ctx) => {
 // no multiplication without a window), then the forward DFT above of length n_fft;
 // output [batch, frames, onesided ? floor(n_fft/2)+1 : n_fft, 2].
 const stft: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'signal');
+  const x = needNamed(inputs, 0, ctx, 'signal');
   const f32 = checkFloat(x, ctx, 'signal');
-  if (x.rank !== 3) throw ctx.error(`signal must have shape [batch, length, 1|2], got ${shp(x.shape)}`);
+  if (x.rank !== 3) throw ctx.error(`signal must have shape [batch, length, 1|2], got ${shapeStr(x.shape)}`);
   const [Bn, L, cdim] = x.shape as [number, number, number];
   if (cdim !== 1 && cdim !== 2) throw ctx.error(`the last dimension of signal must be 1 or 2, got ${cdim}`);
-  const step = intScalar(need(inputs, 1, ctx, 'frame_step'), ctx, 'frame_step');
+  const step = intScalar(needNamed(inputs, 1, ctx, 'frame_step'), ctx, 'frame_step');
   if (step < 1) throw ctx.error(`frame_step must be positive, got ${step}`);
   const win = inputs[2];
   let wd: FArr | undefined;
   if (win) {
     checkFloat(win, ctx, 'window');
     if (win.dtype !== x.dtype) throw ctx.error(`window must have the signal's type ${dtypeName(x.dtype)}`);
-    if (win.rank !== 1) throw ctx.error(`window must be 1-D, got ${shp(win.shape)}`);
+    if (win.rank !== 1) throw ctx.error(`window must be 1-D, got ${shapeStr(win.shape)}`);
     wd = win.data as FArr;
   }
   let nfft: number;
@@ -430,11 +421,11 @@ const stft: Kernel = (inputs, ctx) => {
 //     h > c: for j = c .. h-1: out[j][i] = (h - j) / (h - c)
 //   Rows outside [0, floor(dft_length/2)] are an error.
 const melWeightMatrix: Kernel = (inputs, ctx) => {
-  const nMel = intScalar(need(inputs, 0, ctx, 'num_mel_bins'), ctx, 'num_mel_bins');
-  const dftLen = intScalar(need(inputs, 1, ctx, 'dft_length'), ctx, 'dft_length');
-  const rate = intScalar(need(inputs, 2, ctx, 'sample_rate'), ctx, 'sample_rate');
-  const lower = floatScalar(need(inputs, 3, ctx, 'lower_edge_hertz'), ctx, 'lower_edge_hertz');
-  const upper = floatScalar(need(inputs, 4, ctx, 'upper_edge_hertz'), ctx, 'upper_edge_hertz');
+  const nMel = intScalar(needNamed(inputs, 0, ctx, 'num_mel_bins'), ctx, 'num_mel_bins');
+  const dftLen = intScalar(needNamed(inputs, 1, ctx, 'dft_length'), ctx, 'dft_length');
+  const rate = intScalar(needNamed(inputs, 2, ctx, 'sample_rate'), ctx, 'sample_rate');
+  const lower = floatScalar(needNamed(inputs, 3, ctx, 'lower_edge_hertz'), ctx, 'lower_edge_hertz');
+  const upper = floatScalar(needNamed(inputs, 4, ctx, 'upper_edge_hertz'), ctx, 'upper_edge_hertz');
   if (nMel < 0) throw ctx.error(`num_mel_bins must be non-negative, got ${nMel}`);
   if (dftLen < 1) throw ctx.error(`dft_length must be positive, got ${dftLen}`);
   if (rate < 1) throw ctx.error(`sample_rate must be positive, got ${rate}`);

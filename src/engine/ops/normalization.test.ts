@@ -1,57 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ops } from './normalization.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { powf } from '../math/index.js';
+import { makeCtx, f32, f64, int, ints, flt, throwsCode, sameValues, ansiLcgFloat32 } from './testing.js';
 
 const fr = Math.fround;
 
-function ctxFor(opType: string, attrs: Record<string, AttrValue> = {}, opset = 18, outputs = ['y']): KernelContext {
-  return new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs, attrs: new Map(Object.entries(attrs)) } as never,
-    opset,
-    2 ** 31,
-  );
-}
 function runAll(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 18, outputs = ['y']): Tensor[] {
   const k = ops[opType];
   assert.ok(k, `kernel ${opType} registered`);
-  return k(inputs, ctxFor(opType, attrs, opset, outputs));
+  return k(inputs, makeCtx(opType, attrs, opset, outputs));
 }
 const run = (opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 18): Tensor =>
   runAll(opType, inputs, attrs, opset)[0]!;
 
-const f32 = (v: ArrayLike<number>, shape = [v.length]): Tensor => new Tensor(DType.float32, shape, Float32Array.from(v));
-const f64 = (v: ArrayLike<number>, shape = [v.length]): Tensor => new Tensor(DType.float64, shape, Float64Array.from(v));
-const int = (value: number): AttrValue => ({ kind: 'int', value });
-const ints = (value: number[]): AttrValue => ({ kind: 'ints', value });
-const flt = (value: number): AttrValue => ({ kind: 'float', value });
 const vals = (t: Tensor): number[] => Array.from(t.data as ArrayLike<number>);
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what = ''): void {
-  assert.equal(actual.length, expected.length, `${what} length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!, e = expected[i]!;
-    if (Number.isNaN(a) && Number.isNaN(e)) continue;
-    assert.ok(Object.is(a, e), `${what} element ${i}: got ${a}, expected ${e}`);
-  }
-}
-function rand(n: number, seed = 1, scale = 3, offset = 0): Float32Array {
-  const v = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    v[i] = ((s / 2 ** 32) * 2 - 1) * scale + offset;
-  }
-  return v;
-}
+const rand = (n: number, seed: number, scale = 3, offset = 0): Float32Array => ansiLcgFloat32(n, seed, scale, offset);
 
 /** Canonical float32 standardize of one group (values in order); returns [mean, inv, d]. */
 function stats(xs: number[], eps: number): { mean: number; inv: number; d: number[] } {
@@ -88,9 +55,9 @@ test('LayerNormalization matches the canonical recomputation bit for bit (all ax
       ei.push(st.inv);
       for (let j = 0; j < n; j++) ey[r * n + j] = fr(fr(fr(st.d[j]! * st.inv) * sc[j]!) + bi[j]!);
     }
-    sameBits(y!.data as Float32Array, ey, `Y axis ${axis}`);
-    sameBits(mean!.data as Float32Array, em, `Mean axis ${axis}`);
-    sameBits(inv!.data as Float32Array, ei, `InvStdDev axis ${axis}`);
+    sameValues(y!.data as Float32Array, ey, `Y axis ${axis}`);
+    sameValues(mean!.data as Float32Array, em, `Mean axis ${axis}`);
+    sameValues(inv!.data as Float32Array, ei, `InvStdDev axis ${axis}`);
     assert.deepEqual(mean!.shape, shape.map((d, i) => (i < a ? d : 1)));
   }
 });
@@ -103,9 +70,9 @@ test('LayerNormalization: broadcast scale, no bias, float64, stash_type, errors'
     const st = stats(Array.from(x.subarray(r * 4, r * 4 + 4)), 1e-5);
     for (let j = 0; j < 4; j++) ey.push(fr(fr(st.d[j]! * st.inv) * 2));
   }
-  sameBits(y.data as Float32Array, ey);
+  sameValues(y.data as Float32Array, ey);
   // scale of shape [1, 4] broadcast over the normalized shape [4]
-  sameBits(run('LayerNormalization', [f32(x, [3, 4]), f32([2, 2, 2, 2], [1, 4])], {}, 17).data as Float32Array, ey);
+  sameValues(run('LayerNormalization', [f32(x, [3, 4]), f32([2, 2, 2, 2], [1, 4])], {}, 17).data as Float32Array, ey);
   // float64 with stash_type=11 computes in doubles
   const xd = f64([1, 2, 3, 4], [1, 4]);
   const [yd, md] = runAll('LayerNormalization', [xd, f64([1, 1, 1, 1])], { stash_type: int(11), epsilon: flt(0) }, 17, ['y', 'm']);
@@ -142,7 +109,7 @@ test('InstanceNormalization and GroupNormalization (opset 18 and 21) match the r
     const st = stats(Array.from(x.subarray(r * S, r * S + S)), 0.01);
     for (let j = 0; j < S; j++) ei[r * S + j] = fr(fr(fr(st.d[j]! * st.inv) * sc[r % 4]!) + bi[r % 4]!);
   }
-  sameBits(yi.data as Float32Array, ei, 'instance');
+  sameValues(yi.data as Float32Array, ei, 'instance');
   // group, opset 21: per-channel scale
   const G = 2, n = 12;
   const y21 = run('GroupNormalization', [f32(x, shape), f32(sc), f32(bi)], { num_groups: int(G) }, 21);
@@ -154,7 +121,7 @@ test('InstanceNormalization and GroupNormalization (opset 18 and 21) match the r
       e21[r * n + j] = fr(fr(fr(st.d[j]! * st.inv) * sc[c]!) + bi[c]!);
     }
   }
-  sameBits(y21.data as Float32Array, e21, 'group 21');
+  sameValues(y21.data as Float32Array, e21, 'group 21');
   // group, opset 18: per-group scale
   const y18 = run('GroupNormalization', [f32(x, shape), f32(sc.subarray(0, 2)), f32(bi.subarray(0, 2))], { num_groups: int(G) }, 18);
   const e18 = new Float32Array(48);
@@ -162,7 +129,7 @@ test('InstanceNormalization and GroupNormalization (opset 18 and 21) match the r
     const st = stats(Array.from(x.subarray(r * n, r * n + n)), 1e-5);
     for (let j = 0; j < n; j++) e18[r * n + j] = fr(fr(fr(st.d[j]! * st.inv) * sc[r % G]!) + bi[r % G]!);
   }
-  sameBits(y18.data as Float32Array, e18, 'group 18');
+  sameValues(y18.data as Float32Array, e18, 'group 18');
   throwsCode(() => run('GroupNormalization', [f32(x, shape), f32(sc), f32(bi)], { num_groups: int(3) }, 21), 'INVALID_ARGUMENT');
   throwsCode(() => run('GroupNormalization', [f32(x, shape), f32(sc), f32(bi)], {}, 21), 'INVALID_ARGUMENT');
   throwsCode(() => run('GroupNormalization', [f32(x, shape), f32(sc), f32(bi)], { num_groups: int(2) }, 18), 'INVALID_ARGUMENT');
@@ -180,9 +147,9 @@ test('BatchNormalization: inference, training mode, spatial=0, errors', () => {
     const inv = fr(1 / fr(Math.sqrt(fr(vr.data[c]! as number + fr(1e-3)))));
     ey[i] = fr(fr(fr(fr(x[i]! - (mean.data[c] as number)) * inv) * (sc.data[c] as number)) + (bi.data[c] as number));
   }
-  sameBits(y.data as Float32Array, ey, 'inference');
+  sameValues(y.data as Float32Array, ey, 'inference');
   // the same in opset 7 (spatial default) and 9
-  sameBits(run('BatchNormalization', [f32(x, shape), sc, bi, mean, vr], { epsilon: flt(fr(1e-3)) }, 7).data as Float32Array, ey);
+  sameValues(run('BatchNormalization', [f32(x, shape), sc, bi, mean, vr], { epsilon: flt(fr(1e-3)) }, 7).data as Float32Array, ey);
   // training mode: batch statistics per channel over N and spatial, in flat order
   const [yt, rm, rv] = runAll('BatchNormalization', [f32(x, shape), sc, bi, mean, vr], { training_mode: int(1), momentum: flt(fr(0.8)) }, 15, ['y', 'rm', 'rv']);
   const ety = new Float32Array(24), erm: number[] = [], erv: number[] = [];
@@ -196,13 +163,13 @@ test('BatchNormalization: inference, training mode, spatial=0, errors', () => {
     erm.push(fr(fr((mean.data[c] as number) * fr(0.8)) + fr(st.mean * fr(1 - fr(0.8)))));
     erv.push(fr(fr((vr.data[c] as number) * fr(0.8)) + fr(bv * fr(1 - fr(0.8)))));
   }
-  sameBits(yt!.data as Float32Array, ety, 'training Y');
-  sameBits(rm!.data as Float32Array, erm, 'running mean');
-  sameBits(rv!.data as Float32Array, erv, 'running var');
+  sameValues(yt!.data as Float32Array, ety, 'training Y');
+  sameValues(rm!.data as Float32Array, erm, 'running mean');
+  sameValues(rv!.data as Float32Array, erv, 'running var');
   // opset 7 spatial=0: per-activation parameters [C, H, W]
   const p = (v: number) => f32(new Array(12).fill(v), [3, 2, 2]);
   const ys = run('BatchNormalization', [f32(x, shape), p(2), p(1), p(0.5), p(4)], { spatial: int(0), epsilon: flt(0) }, 7);
-  sameBits(ys.data as Float32Array, Array.from(x, (v) => fr(fr(fr(fr(v - 0.5) * 0.5) * 2) + 1)), 'spatial=0');
+  sameValues(ys.data as Float32Array, Array.from(x, (v) => fr(fr(fr(fr(v - 0.5) * 0.5) * 2) + 1)), 'spatial=0');
   // 2-D input [N, C]
   assert.deepEqual(vals(run('BatchNormalization', [f32([1, 2], [1, 2]), f32([1, 1]), f32([0, 0]), f32([0, 0]), f32([1, 1])], { epsilon: flt(0) }, 15)), [1, 2]);
   throwsCode(() => run('BatchNormalization', [f32(x, shape), f32([1, 2]), bi, mean, vr], {}, 15), 'INVALID_ARGUMENT');
@@ -221,7 +188,7 @@ test('RMSNormalization matches the recomputation', () => {
     const inv = fr(1 / fr(Math.sqrt(fr(fr(s / 4) + fr(1e-5)))));
     for (let j = 0; j < 4; j++) ey[r * 4 + j] = fr(fr(x[r * 4 + j]! * inv) * sc[j]!);
   }
-  sameBits(y.data as Float32Array, ey);
+  sameValues(y.data as Float32Array, ey);
   // axis 1: normalized shape [3, 4], scale broadcast [4]
   const y1 = run('RMSNormalization', [f32(x, [2, 3, 4]), f32(sc)], { axis: int(1) }, 23);
   assert.deepEqual(y1.shape, [2, 3, 4]);
@@ -258,7 +225,7 @@ test('MeanVarianceNormalization matches the recomputation (default and custom ax
       const den = fr(fr(Math.sqrt(fr(s2 / idx.length))) + fr(1e-9));
       idx.forEach((i, k) => (ey[i] = fr(st.d[k]! / den)));
     }
-    sameBits(y.data as Float32Array, ey, `axes ${ax}`);
+    sameValues(y.data as Float32Array, ey, `axes ${ax}`);
   };
   check(undefined);
   check([1]);
@@ -278,7 +245,7 @@ test('LRN matches the recomputation', () => {
       for (let cc = Math.max(0, c - 1); cc <= Math.min(4, c + 1); cc++) ss = fr(ss + fr(x[cc * 2 + s]! * x[cc * 2 + s]!));
       ey[c * 2 + s] = fr(x[c * 2 + s]! / powf(fr(2 + fr(a * ss)), 0.75));
     }
-  sameBits(y.data as Float32Array, ey);
+  sameValues(y.data as Float32Array, ey);
   // even size: window c-1 .. c+2 (floor / ceil of (size-1)/2)
   const y4 = run('LRN', [f32([1, 1, 1, 1, 1], [1, 5])], { size: int(4), alpha: flt(4), beta: flt(1), bias: flt(0) }, 13);
   assert.deepEqual(vals(y4), [1 / 3, 1 / 4, 1 / 4, 1 / 3, 1 / 2].map(fr));

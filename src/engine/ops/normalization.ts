@@ -15,30 +15,13 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { broadcastStrides } from '../broadcast.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import { pow64, powf } from '../math/index.js';
+import { axisOf, needNamed, prod } from './util.js';
 
 type Round = (v: number) => number;
 type FArr = Float32Array | Float64Array;
 
 const R32: Round = Math.fround;
 const R64: Round = (v) => v;
-
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, what: string): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${what}`);
-  return t;
-}
-
-function prod(shape: readonly number[], from = 0, to = shape.length): number {
-  let n = 1;
-  for (let i = from; i < to; i++) n *= shape[i]!;
-  return n;
-}
-
-function normAx(ctx: KernelContext, axis: number, rank: number, what = 'axis'): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw ctx.error(`${what} ${axis} is out of range for rank ${rank}`, { axis, rank });
-  return a;
-}
 
 /** The rounding of a float compute dtype; float16 and non-floats are refused. */
 function floatRound(t: Tensor, ctx: KernelContext, what: string): Round {
@@ -233,14 +216,14 @@ function stashRound(ctx: KernelContext): Round {
  * InvStdDev have shape X.shape[:axis] + [1]*(rank-axis) and type U.
  */
 const layerNorm: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'X');
-  const scaleT = need(inputs, 1, ctx, 'Scale');
+  const x = needNamed(inputs, 0, ctx, 'X');
+  const scaleT = needNamed(inputs, 1, ctx, 'Scale');
   const biasT = inputs[2];
   const RT = floatRound(x, ctx, 'X');
   const RU = stashRound(ctx);
   const rank = x.rank;
   if (rank === 0) throw ctx.error('LayerNormalization needs an input of rank >= 1');
-  const axis = normAx(ctx, ctx.int('axis', -1), rank);
+  const axis = axisOf(ctx, ctx.int('axis', -1), rank);
   const eps = Math.fround(ctx.float('epsilon', 1e-5));
   const normShape = x.shape.slice(axis);
   const n = prod(normShape);
@@ -268,9 +251,9 @@ const layerNorm: Kernel = (inputs, ctx) => {
  * scale[c] and B[c].
  */
 const instanceNorm: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'input');
-  const scaleT = need(inputs, 1, ctx, 'scale');
-  const biasT = need(inputs, 2, ctx, 'B');
+  const x = needNamed(inputs, 0, ctx, 'input');
+  const scaleT = needNamed(inputs, 1, ctx, 'scale');
+  const biasT = needNamed(inputs, 2, ctx, 'B');
   const R = floatRound(x, ctx, 'input');
   if (x.rank < 2) throw ctx.error('InstanceNormalization needs an input of rank >= 2');
   const C = x.shape[1]!;
@@ -295,9 +278,9 @@ const instanceNorm: Kernel = (inputs, ctx) => {
  * LayerNormalization).
  */
 const groupNorm: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'X');
-  const scaleT = need(inputs, 1, ctx, 'scale');
-  const biasT = need(inputs, 2, ctx, 'bias');
+  const x = needNamed(inputs, 0, ctx, 'X');
+  const scaleT = needNamed(inputs, 1, ctx, 'scale');
+  const biasT = needNamed(inputs, 2, ctx, 'bias');
   const RT = floatRound(x, ctx, 'X');
   const RU = ctx.opset >= 21 ? stashRound(ctx) : RT;
   if (x.rank < 2) throw ctx.error('GroupNormalization needs an input of rank >= 2');
@@ -338,12 +321,12 @@ const groupNorm: Kernel = (inputs, ctx) => {
  * running_var likewise with the batch variance (momentum default 0.9).
  */
 const batchNorm: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'X');
+  const x = needNamed(inputs, 0, ctx, 'X');
   const R = floatRound(x, ctx, 'X');
-  const scaleT = need(inputs, 1, ctx, 'scale');
-  const biasT = need(inputs, 2, ctx, 'B');
-  const meanT = need(inputs, 3, ctx, 'input_mean');
-  const varT = need(inputs, 4, ctx, 'input_var');
+  const scaleT = needNamed(inputs, 1, ctx, 'scale');
+  const biasT = needNamed(inputs, 2, ctx, 'B');
+  const meanT = needNamed(inputs, 3, ctx, 'input_mean');
+  const varT = needNamed(inputs, 4, ctx, 'input_var');
   if (x.rank < 2) throw ctx.error('BatchNormalization needs an input of rank >= 2 (N x C x ...)');
   const N = x.shape[0]!;
   const C = x.shape[1]!;
@@ -435,13 +418,13 @@ const batchNorm: Kernel = (inputs, ctx) => {
  * scale broadcasts to the normalized shape.
  */
 const rmsNorm: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'X');
-  const scaleT = need(inputs, 1, ctx, 'scale');
+  const x = needNamed(inputs, 0, ctx, 'X');
+  const scaleT = needNamed(inputs, 1, ctx, 'scale');
   const RT = floatRound(x, ctx, 'X');
   const RU = stashRound(ctx);
   const rank = x.rank;
   if (rank === 0) throw ctx.error('RMSNormalization needs an input of rank >= 1');
-  const axis = normAx(ctx, ctx.int('axis', -1), rank);
+  const axis = axisOf(ctx, ctx.int('axis', -1), rank);
   const eps = Math.fround(ctx.float('epsilon', 1e-5));
   const normShape = x.shape.slice(axis);
   const n = prod(normShape);
@@ -471,7 +454,7 @@ const rmsNorm: Kernel = (inputs, ctx) => {
  * except that a zero norm is replaced by 1 (y_i = x_i) instead of dividing by 0.
  */
 const lpNorm: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'input');
+  const x = needNamed(inputs, 0, ctx, 'input');
   const R = floatRound(x, ctx, 'input');
   const p = ctx.int('p', 2);
   if (p !== 1 && p !== 2) throw ctx.error(`p must be 1 or 2, got ${p}`, { p });
@@ -483,7 +466,7 @@ const lpNorm: Kernel = (inputs, ctx) => {
     out.data[0] = norm === 0 ? v : R(v / norm);
     return [out];
   }
-  const axis = normAx(ctx, ctx.int('axis', -1), x.rank);
+  const axis = axisOf(ctx, ctx.int('axis', -1), x.rank);
   const outer = prod(x.shape, 0, axis);
   const N = x.shape[axis]!;
   const inner = prod(x.shape, axis + 1);
@@ -520,13 +503,13 @@ const lpNorm: Kernel = (inputs, ctx) => {
  * (the ONNX function body adds its 1e-9 epsilon to the standard deviation).
  */
 const mvn: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'X');
+  const x = needNamed(inputs, 0, ctx, 'X');
   const R = floatRound(x, ctx, 'X');
   const rank = x.rank;
   const axes = ctx.ints('axes', [0, 2, 3]);
   const isRed = new Array<boolean>(rank).fill(false);
   for (const a of axes) {
-    const n = normAx(ctx, a, rank, 'axes entry');
+    const n = axisOf(ctx, a, rank, 'axes entry');
     if (isRed[n]) throw ctx.error(`axes contains axis ${n} more than once`, { axes });
     isRed[n] = true;
   }
@@ -585,7 +568,7 @@ const mvn: Kernel = (inputs, ctx) => {
  *   den = powf(R(bias + R(a * ss)), beta); y = R(x / den).
  */
 const lrn: Kernel = (inputs, ctx) => {
-  const x = need(inputs, 0, ctx, 'X');
+  const x = needNamed(inputs, 0, ctx, 'X');
   const R = floatRound(x, ctx, 'X');
   if (x.rank < 2) throw ctx.error('LRN needs an input of rank >= 2 (N x C x ...)');
   const size = ctx.int('size');

@@ -274,3 +274,79 @@ test('pool invalid inputs', () => {
   assertCode(() => run('AveragePool', [new Tensor(DType.float16, [1, 1, 2], new Uint16Array(2))], { kernel_shape: [2] }), 'UNSUPPORTED_FEATURE');
   assertCode(() => run('GlobalAveragePool', [f32([4], [1, 2, 3, 4])]), 'INVALID_ARGUMENT');
 });
+
+/** Float32 data with NaN, -0, +0, ±Inf and many ties mixed in. */
+function specialX(r: () => number, n: number): Float32Array {
+  const pick = [NaN, -0, 0, Infinity, -Infinity, 1, -1];
+  return Float32Array.from({ length: n }, () => (r() < 0.4 ? pick[Math.floor(r() * pick.length)]! : Math.fround(r() * 4 - 2)));
+}
+
+test('1-D / 2-D MaxPool and AveragePool fast path: bit-exact vs the reference and vs the general N-D loop (specials, ties, pads, dilations, ceil)', () => {
+  const r = rng(99);
+  const ri = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  for (let it = 0; it < 150; it++) {
+    const k = ri(1, 2);
+    const kk: number[] = [];
+    const xs: number[] = [];
+    const s: number[] = [];
+    const d: number[] = [];
+    const pads: number[] = new Array(2 * k).fill(0);
+    for (let j = 0; j < k; j++) {
+      kk.push(it % 3 === 0 ? 2 : ri(1, 4));
+      s.push(it % 3 === 0 ? 2 : ri(1, 3));
+      d.push(it % 3 === 0 ? 1 : ri(1, 2));
+      xs.push(ri(1, 13));
+      const eff = (kk[j]! - 1) * d[j]! + 1;
+      pads[j] = ri(0, Math.min(2, kk[j]! - 1));
+      pads[j + k] = ri(0, Math.min(2, kk[j]! - 1));
+      if (xs[j]! + pads[j]! + pads[j + k]! < eff) xs[j] = eff;
+    }
+    const c: PoolCase = { x: [ri(1, 2), ri(1, 3), ...xs], k: kk, strides: s, dil: d, pads, ceil: r() < 0.3 };
+    const x = r() < 0.5 ? specialX(r, prod(c.x)) : randX(r, c.x);
+    const X = new Tensor(DType.float32, c.x, x);
+    const a = attrsOf(c);
+    // the same pool as 3-D with a leading extent-1 axis runs the general N-D loop
+    const c3: PoolCase = { x: [c.x[0]!, c.x[1]!, 1, ...xs], k: [1, ...kk], strides: [1, ...s], dil: [1, ...d], pads: [0, ...pads.slice(0, k), 0, ...pads.slice(k)], ceil: c.ceil };
+    const X3 = new Tensor(DType.float32, c3.x, x);
+    const a3 = attrsOf(c3);
+    let mx: ReturnType<typeof refPool>;
+    try {
+      mx = refPool(c, x, 'max');
+    } catch {
+      continue;
+    }
+    const msg = `${it} ${JSON.stringify(c)}`;
+    let windowsOk = true;
+    try {
+      run('MaxPool', [X], a);
+    } catch (e) {
+      windowsOk = false; // a window entirely in the padding (ceil mode): both paths must refuse
+      assertCode(() => run('MaxPool', [X3], a3), (e as VerinferError).code);
+    }
+    if (!windowsOk) continue;
+    const [Y] = run('MaxPool', [X], a);
+    sameBits(Y!.data as Float32Array, mx.y, `MaxPool ${msg}`);
+    sameBits(run('MaxPool', [X3], a3)[0]!.data as Float32Array, mx.y, `MaxPool N-D ${msg}`);
+    for (const so of [0, 1]) {
+      const [Yi, I] = run('MaxPool', [X], { ...a, storage_order: so }, ['y', 'i']);
+      const [, I3] = run('MaxPool', [X3], { ...a3, storage_order: so }, ['y', 'i']);
+      sameBits(Yi!.data as Float32Array, mx.y, `MaxPool+Indices ${msg}`);
+      assert.deepEqual(Array.from(I!.data as BigInt64Array), Array.from(I3!.data as BigInt64Array), `Indices so=${so} ${msg}`);
+      if (so === 0) assert.deepEqual(Array.from(I!.data as BigInt64Array, Number), mx.idx, `Indices ${msg}`);
+    }
+    sameBits(run('AveragePool', [X], a)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool ${msg}`);
+    sameBits(run('AveragePool', [X3], a3)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool N-D ${msg}`);
+    sameBits(run('AveragePool', [X], { ...a, count_include_pad: 1 })[0]!.data as Float32Array, refPool(c, x, 'avgpad').y, `AveragePool cip ${msg}`);
+    // float64 and int8 / uint8 agree with the general loop too
+    const X64 = new Tensor(DType.float64, c.x, Float64Array.from(x));
+    const X64_3 = new Tensor(DType.float64, c3.x, Float64Array.from(x));
+    sameBits(run('MaxPool', [X64], a)[0]!.data as Float64Array, run('MaxPool', [X64_3], a3)[0]!.data as Float64Array, `MaxPool f64 ${msg}`);
+    sameBits(run('AveragePool', [X64], a)[0]!.data as Float64Array, run('AveragePool', [X64_3], a3)[0]!.data as Float64Array, `AveragePool f64 ${msg}`);
+    const i8 = Int8Array.from(x, (v) => (Number.isFinite(v) ? Math.round(v * 60) : 0));
+    sameBits(
+      run('MaxPool', [new Tensor(DType.int8, c.x, i8)], a)[0]!.data as Int8Array,
+      run('MaxPool', [new Tensor(DType.int8, c3.x, i8)], a3)[0]!.data as Int8Array,
+      `MaxPool int8 ${msg}`,
+    );
+  }
+});

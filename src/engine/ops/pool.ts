@@ -124,6 +124,10 @@ function pool(
       }
     }
   }
+  if (k <= 2 && opts.kind !== Kind.Lp) {
+    pool2d(X, Y, kernel, geo, wa, opts);
+    return;
+  }
   const xStr = new Array<number>(k);
   let acc = 1;
   for (let j = k - 1; j >= 0; j--) {
@@ -267,6 +271,110 @@ function pool(
           const s = cell[0]!;
           y[yi] = p === 1 ? s : p === 2 ? (f32 ? Math.fround(Math.sqrt(s)) : Math.sqrt(s)) : f32 ? powf(s, lpInv) : pow64(s, lpInv);
           break;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * 1-D / 2-D MaxPool and AveragePool (a 1-D pool is a 2-D pool with a 1 x 1
+ * leading axis). Same per-element arithmetic as `pool`: window positions in
+ * kernel row-major order, padded positions skipped. Max: the first valid
+ * element, then each strictly greater one, a NaN replaced by the next non-NaN
+ * (re-visiting the first element changes nothing: it is neither greater than
+ * itself nor a non-NaN replacing a NaN). Avg: acc = +0; acc = f32(acc + x)
+ * per position; y = f32(acc / count).
+ */
+function pool2d(X: Tensor, Y: Tensor, kernel: number[], geo: Geometry, wa: WindowAxes, opts: PoolOpts): void {
+  const two = kernel.length === 2;
+  const one = Int32Array.of(0);
+  const H = two ? X.shape[2]! : 1;
+  const W = X.shape[two ? 3 : 2]!;
+  const OH = two ? geo.out[0]! : 1;
+  const OW = geo.out[two ? 1 : 0]!;
+  const dH = two ? geo.dilations[0]! : 1;
+  const dW = geo.dilations[two ? 1 : 0]!;
+  const startH = two ? wa.start[0]! : one;
+  const loH = two ? wa.kLo[0]! : one;
+  const hiH = two ? wa.kHi[0]! : Int32Array.of(1);
+  const pcH = two ? wa.padCount[0]! : Int32Array.of(1);
+  const a = two ? 1 : 0;
+  const startW = wa.start[a]!;
+  const loW = wa.kLo[a]!;
+  const hiW = wa.kHi[a]!;
+  const pcW = wa.padCount[a]!;
+  const planes = X.shape[0]! * X.shape[1]!;
+  const xPlane = H * W;
+  const oPlane = OH * OW;
+  const x = X.data as FloatArray | Uint8Array | Int8Array;
+  const y = Y.data as FloatArray | Uint8Array | Int8Array;
+  const f32 = X.dtype === DType.float32;
+  const { kind, countIncludePad, indices, storageOrder } = opts;
+  const rowStep = dH * W;
+  for (let pl = 0; pl < planes; pl++) {
+    const xOff = pl * xPlane;
+    let yi = pl * oPlane;
+    for (let oh = 0; oh < OH; oh++) {
+      const hLo = loH[oh]!;
+      const nh = hiH[oh]! - hLo;
+      const rowBase = xOff + (startH[oh]! + hLo * dH) * W;
+      for (let ow = 0; ow < OW; ow++, yi++) {
+        const wLo = loW[ow]!;
+        const nw = hiW[ow]! - wLo;
+        const base = rowBase + startW[ow]! + wLo * dW;
+        if (kind === Kind.Max) {
+          if (nh <= 0 || nw <= 0) {
+            // empty window (only reachable when allowed): the max identity
+            y[yi] = f32 || X.dtype === DType.float64 ? -Infinity : X.dtype === DType.uint8 ? 0 : -128;
+            if (indices) indices[yi] = -1n;
+            continue;
+          }
+          let best = x[base]!;
+          let bestAt = base;
+          if (nh === 2 && nw === 2 && !indices) {
+            // the common 2 x 2 window, unrolled (same visiting order)
+            let v = x[base + dW]!;
+            if (v > best || (best !== best && v === v)) best = v;
+            v = x[base + rowStep]!;
+            if (v > best || (best !== best && v === v)) best = v;
+            v = x[base + rowStep + dW]!;
+            if (v > best || (best !== best && v === v)) best = v;
+            y[yi] = best;
+            continue;
+          }
+          for (let i = 0, r = base; i < nh; i++, r += rowStep) {
+            for (let j = 0, xi = r; j < nw; j++, xi += dW) {
+              const v = x[xi]!;
+              if (v > best || (best !== best && v === v)) {
+                best = v;
+                bestAt = xi;
+              }
+            }
+          }
+          y[yi] = best;
+          if (indices) {
+            let flat = bestAt;
+            if (storageOrder === 1) {
+              const off = bestAt - xOff;
+              const h = Math.floor(off / W);
+              flat = xOff + h + (off - h * W) * H;
+            }
+            indices[yi] = BigInt(flat);
+          }
+        } else {
+          let acc = 0;
+          if (f32) {
+            for (let i = 0, r = base; i < nh; i++, r += rowStep) {
+              for (let j = 0, xi = r; j < nw; j++, xi += dW) acc = Math.fround(acc + x[xi]!);
+            }
+          } else {
+            for (let i = 0, r = base; i < nh; i++, r += rowStep) {
+              for (let j = 0, xi = r; j < nw; j++, xi += dW) acc += x[xi]!;
+            }
+          }
+          const n = countIncludePad ? pcH[oh]! * pcW[ow]! : Math.max(0, nh) * Math.max(0, nw);
+          y[yi] = acc / n; // the Float32Array store rounds: f32(sum / count)
         }
       }
     }

@@ -1,25 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { DType } from '../../tensor/dtype.js';
 import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { VerinferError } from '../../errors.js';
 import { ops } from './quantize.js';
+import { makeCtx, int, throwsCode } from './testing.js';
 
-function ctx(opType: string, attrs: Record<string, AttrValue> = {}, opset = 21): KernelContext {
-  return new KernelContext(
-    { index: 0, name: '', opType, domain: '', inputs: [], outputs: ['y'], attrs: new Map(Object.entries(attrs)) },
-    opset,
-    2 ** 31,
-  );
-}
 const run = (op: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 21): Tensor[] =>
-  ops[op]!(inputs, ctx(op, attrs, opset));
-const int = (value: number): AttrValue => ({ kind: 'int', value });
-const throwsCode = (f: () => unknown, code: string) =>
-  assert.throws(f, (e: unknown) => e instanceof VerinferError && e.code === code, `expected ${code}`);
+  ops[op]!(inputs, makeCtx(op, attrs, opset));
 const f32 = (shape: number[], v: number[]) => new Tensor(DType.float32, shape, Float32Array.from(v));
 const u8 = (shape: number[], v: number[]) => new Tensor(DType.uint8, shape, Uint8Array.from(v));
 const i8 = (shape: number[], v: number[]) => new Tensor(DType.int8, shape, Int8Array.from(v));

@@ -10,10 +10,12 @@
  */
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { roundHalfEven } from '../math/index.js';
+import { tryBroadcastShapes } from '../broadcast.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
 import { broadcastIndex, int32Matmul, subtractZeroPoint } from './matmul.js';
+import { need } from './util.js';
 
 /** Integer output types and their ranges. */
 const RANGE: Partial<Record<number, [number, number]>> = {
@@ -25,11 +27,6 @@ const RANGE: Partial<Record<number, [number, number]>> = {
 
 /** ONNX float8 / 4-bit / 2-bit codes: valid quantized types this engine does not implement. */
 const EXOTIC_QUANT = new Set([16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26]);
-
-function required(ctx: KernelContext, t: Tensor | undefined, i: number, name: string): Tensor {
-  if (!t) throw ctx.error(`missing required input ${i} (${name})`, { input: i });
-  return t;
-}
 
 /** An integer-valued number (possibly NaN/±Inf) saturated to [lo, hi]; NaN -> lo. */
 function saturate(r: number, lo: number, hi: number): number {
@@ -108,8 +105,8 @@ function quantLayout(ctx: KernelContext, x: Tensor, scale: Tensor, zp: Tensor | 
  * `saturate` only concerns float8 outputs, so it has no effect here.
  */
 const QuantizeLinear: Kernel = (inputs, ctx) => {
-  const x = required(ctx, inputs[0], 0, 'x');
-  const scale = required(ctx, inputs[1], 1, 'y_scale');
+  const x = need(inputs, 0, ctx, 'x');
+  const scale = need(inputs, 1, ctx, 'y_scale');
   const zp = inputs[2];
   const outAttr = ctx.opset >= 21 ? ctx.int('output_dtype', 0) : 0;
   let outType: number = zp ? zp.dtype : outAttr || DType.uint8;
@@ -164,8 +161,8 @@ const QuantizeLinear: Kernel = (inputs, ctx) => {
  * output float32 (float16/bfloat16 and float8/4-bit inputs throw UNSUPPORTED_FEATURE).
  */
 const DequantizeLinear: Kernel = (inputs, ctx) => {
-  const x = required(ctx, inputs[0], 0, 'x');
-  const scale = required(ctx, inputs[1], 1, 'x_scale');
+  const x = need(inputs, 0, ctx, 'x');
+  const scale = need(inputs, 1, ctx, 'x_scale');
   const zp = inputs[2];
   if (EXOTIC_QUANT.has(x.dtype)) throw ctx.unsupported(`dequantization of ${dtypeName(x.dtype)} is not supported`);
   if (!RANGE[x.dtype] && x.dtype !== DType.int32) throw ctx.error(`x has unsupported type ${dtypeName(x.dtype)}`);
@@ -211,7 +208,7 @@ const DequantizeLinear: Kernel = (inputs, ctx) => {
  * An empty x gives y_scale = 1, y_zero_point = 0.
  */
 const DynamicQuantizeLinear: Kernel = (inputs, ctx) => {
-  const x = required(ctx, inputs[0], 0, 'x');
+  const x = need(inputs, 0, ctx, 'x');
   if (x.dtype === DType.float16) throw ctx.unsupported('float16 DynamicQuantizeLinear is not supported');
   if (x.dtype !== DType.float32) throw ctx.error(`x must be float32, got ${dtypeName(x.dtype)}`);
   const X = x.data as Float32Array;
@@ -270,14 +267,8 @@ function leftShape(t: Tensor, a: Tensor): readonly number[] {
 }
 
 function broadcast2(ctx: KernelContext, x: readonly number[], y: readonly number[], what: string): number[] {
-  const r = Math.max(x.length, y.length);
-  const out: number[] = [];
-  for (let i = 0; i < r; i++) {
-    const dx = i - (r - x.length) >= 0 ? x[i - (r - x.length)]! : 1;
-    const dy = i - (r - y.length) >= 0 ? y[i - (r - y.length)]! : 1;
-    if (dx !== dy && dx !== 1 && dy !== 1) throw ctx.error(`${what}: shapes [${x.join(',')}] and [${y.join(',')}] cannot be broadcast`);
-    out.push(dx === 1 ? dy : dx);
-  }
+  const out = tryBroadcastShapes([x, y]);
+  if (!out) throw ctx.error(`${what}: shapes [${x.join(',')}] and [${y.join(',')}] cannot be broadcast`);
   return out;
 }
 
@@ -292,11 +283,11 @@ function broadcast2(ctx: KernelContext, x: readonly number[], y: readonly number
  * ([N] or [..., 1, N]), y's broadcast against the output.
  */
 const QLinearMatMul: Kernel = (inputs, ctx) => {
-  const a = required(ctx, inputs[0], 0, 'a');
-  const aScale = required(ctx, inputs[1], 1, 'a_scale');
-  const b = required(ctx, inputs[3], 3, 'b');
-  const bScale = required(ctx, inputs[4], 4, 'b_scale');
-  const yScale = required(ctx, inputs[6], 6, 'y_scale');
+  const a = need(inputs, 0, ctx, 'a');
+  const aScale = need(inputs, 1, ctx, 'a_scale');
+  const b = need(inputs, 3, ctx, 'b');
+  const bScale = need(inputs, 4, ctx, 'b_scale');
+  const yScale = need(inputs, 6, ctx, 'y_scale');
   const yZp = inputs[7];
   for (const [t, n] of [[a, 'a'], [b, 'b']] as const) {
     if (t.dtype !== DType.uint8 && t.dtype !== DType.int8) throw ctx.error(`${n} must be uint8 or int8, got ${dtypeName(t.dtype)}`);

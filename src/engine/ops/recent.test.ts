@@ -3,66 +3,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ops } from './recent.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
-import { VerinferError } from '../../errors.js';
 import { exp64, sigmoid64 } from '../math/index.js';
+import { makeCtx, f32, f64, i32, i64, int, ints, flt, floats, str, vals, throwsCode, sameValues, ansiLcgFloat32 } from './testing.js';
 
 const fr = Math.fround;
 
-function ctxFor(opType: string, attrs: Record<string, AttrValue> = {}, opset = 28): KernelContext {
-  return new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs: ['y', 'z'], attrs: new Map(Object.entries(attrs)) } as never,
-    opset,
-    2 ** 31,
-  );
-}
 function runAll(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}): Tensor[] {
   const k = ops[opType];
   assert.ok(k, `kernel ${opType} registered`);
-  return k(inputs, ctxFor(opType, attrs));
+  return k(inputs, makeCtx(opType, attrs, 28, ['y', 'z']));
 }
 const run = (opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}): Tensor => runAll(opType, inputs, attrs)[0]!;
+const rand = (n: number, seed: number, scale = 4): Float32Array => ansiLcgFloat32(n, seed, scale);
 
-const f32 = (v: ArrayLike<number>, shape = [v.length]): Tensor => new Tensor(DType.float32, shape, Float32Array.from(v));
-const f64 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.float64, shape, Float64Array.from(v));
 const f16 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.float16, shape, Uint16Array.from(v.map(numberToFloat16)));
-const i32 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.int32, shape, Int32Array.from(v));
 const u32 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.uint32, shape, Uint32Array.from(v));
 const i8 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.int8, shape, Int8Array.from(v));
-const i64 = (v: (number | bigint)[], shape = [v.length]): Tensor => new Tensor(DType.int64, shape, BigInt64Array.from(v.map((x) => BigInt(x))));
-const int = (value: number): AttrValue => ({ kind: 'int', value });
-const ints = (value: number[]): AttrValue => ({ kind: 'ints', value });
-const flt = (value: number): AttrValue => ({ kind: 'float', value });
-const floats = (value: number[]): AttrValue => ({ kind: 'floats', value });
-const str = (value: string): AttrValue => ({ kind: 'string', value });
-const vals = (t: Tensor): (number | bigint)[] => Array.from(t.data as ArrayLike<number | bigint>);
 const ax = (a: number): Tensor => i64([a], []);
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what = ''): void {
-  assert.equal(actual.length, expected.length, `${what} length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (Number.isNaN(a) && Number.isNaN(e)) continue;
-    assert.ok(Object.is(a, e), `${what} element ${i}: got ${a}, expected ${e}`);
-  }
-}
-function rand(n: number, seed = 12345, scale = 4): Float32Array {
-  const v = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    v[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return v;
-}
 
 // ---------------------------------------------------------------------------
 // CumProd
@@ -85,17 +46,17 @@ test('CumProd: float32 rounds after every multiply, in scan order; -0, NaN, Inf'
   const exp: number[] = [];
   let acc = 1;
   for (const e of v) exp.push((acc = fr(acc * e)));
-  sameBits(out, exp, 'forward');
+  sameValues(out, exp, 'forward');
   const rev = run('CumProd', [f32(v), ax(0)], { reverse: int(1) }).data as Float32Array;
   const expR = new Array<number>(v.length);
   acc = 1;
   for (let j = v.length - 1; j >= 0; j--) expR[j] = acc = fr(acc * v[j]!);
-  sameBits(rev, expR, 'reverse');
-  sameBits(run('CumProd', [f32([-0, 2]), ax(0)]).data as Float32Array, [-0, -0]);
-  sameBits(run('CumProd', [f32([2, NaN, 0]), ax(0)]).data as Float32Array, [2, NaN, NaN]);
-  sameBits(run('CumProd', [f32([Infinity, 0]), ax(0)]).data as Float32Array, [Infinity, NaN]);
-  sameBits(run('CumProd', [f32([3e38, 10]), ax(0)]).data as Float32Array, [fr(3e38), Infinity]);
-  sameBits(run('CumProd', [f64([0.1, 0.2, 0.3]), ax(0)]).data as Float64Array, [0.1, 0.1 * 0.2, 0.1 * 0.2 * 0.3]);
+  sameValues(rev, expR, 'reverse');
+  sameValues(run('CumProd', [f32([-0, 2]), ax(0)]).data as Float32Array, [-0, -0]);
+  sameValues(run('CumProd', [f32([2, NaN, 0]), ax(0)]).data as Float32Array, [2, NaN, NaN]);
+  sameValues(run('CumProd', [f32([Infinity, 0]), ax(0)]).data as Float32Array, [Infinity, NaN]);
+  sameValues(run('CumProd', [f32([3e38, 10]), ax(0)]).data as Float32Array, [fr(3e38), Infinity]);
+  sameValues(run('CumProd', [f64([0.1, 0.2, 0.3]), ax(0)]).data as Float64Array, [0.1, 0.1 * 0.2, 0.1 * 0.2 * 0.3]);
 });
 
 test('CumProd: integer wrap-around in every width', () => {
@@ -132,15 +93,15 @@ test('Swish: float32 bit-identical to f32(x * f32(sigmoid64(f32(alpha * x))))', 
   for (const alpha of [1, 0.7, -1.5, 0]) {
     const y = run('Swish', [f32(x)], alpha === 1 ? {} : { alpha: flt(fr(alpha)) }).data as Float32Array;
     const exp = Array.from(x, (v) => fr(v * fr(sigmoid64(fr(fr(alpha) * v)))));
-    sameBits(y, exp, `alpha ${alpha}`);
+    sameValues(y, exp, `alpha ${alpha}`);
   }
   // -0 * sigmoid(-0) = -0 * 0.5 = -0; Swish(-Inf) = -Inf * 0 = NaN; Swish(+Inf) = +Inf
-  sameBits(run('Swish', [f32([-0, Infinity, -Infinity])]).data as Float32Array, [-0, Infinity, NaN]);
+  sameValues(run('Swish', [f32([-0, Infinity, -Infinity])]).data as Float32Array, [-0, Infinity, NaN]);
 });
 
 test('Swish: float64 path, empty input, dtype errors', () => {
   const x = [0.3, -2.25, 7];
-  sameBits(run('Swish', [f64(x)], { alpha: flt(fr(0.1)) }).data as Float64Array, x.map((v) => v * sigmoid64(fr(0.1) * v)));
+  sameValues(run('Swish', [f64(x)], { alpha: flt(fr(0.1)) }).data as Float64Array, x.map((v) => v * sigmoid64(fr(0.1) * v)));
   assert.deepEqual(run('Swish', [f32([], [0, 4])]).shape, [0, 4]);
   throwsCode(() => run('Swish', [f16([1])]), 'UNSUPPORTED_FEATURE');
   throwsCode(() => run('Swish', [i32([1])]), 'INVALID_ARGUMENT');
@@ -153,10 +114,10 @@ test('SwiGLU: float32 bit-identical to f32(f32(a * f32(sigmoid64(f32(alpha*a))))
     const y = run('SwiGLU', [f32(a, [2, a.length / 2]), f32(b, [2, b.length / 2])], { alpha: flt(fr(alpha)) });
     assert.deepEqual(y.shape, [2, a.length / 2]);
     const exp = Array.from(a, (v, i) => fr(fr(v * fr(sigmoid64(fr(fr(alpha) * v)))) * b[i]!));
-    sameBits(y.data as Float32Array, exp, `alpha ${alpha}`);
+    sameValues(y.data as Float32Array, exp, `alpha ${alpha}`);
     // equals Swish followed by Mul
     const s = run('Swish', [f32(a)], { alpha: flt(fr(alpha)) }).data as Float32Array;
-    sameBits(y.data as Float32Array, Array.from(s, (v, i) => fr(v * b[i]!)), 'composition');
+    sameValues(y.data as Float32Array, Array.from(s, (v, i) => fr(v * b[i]!)), 'composition');
   }
 });
 
@@ -166,7 +127,7 @@ test('SwiGLU: no broadcasting, same dtype, float64', () => {
   throwsCode(() => run('SwiGLU', [f32([1, 2]), f64([1, 2])]), 'INVALID_ARGUMENT');
   throwsCode(() => run('SwiGLU', [f16([1]), f16([1])]), 'UNSUPPORTED_FEATURE');
   const y = run('SwiGLU', [f64([1.5, -3]), f64([2, 0.25])]).data as Float64Array;
-  sameBits(y, [1.5 * sigmoid64(1.5) * 2, -3 * sigmoid64(-3) * 0.25]);
+  sameValues(y, [1.5 * sigmoid64(1.5) * 2, -3 * sigmoid64(-3) * 0.25]);
 });
 
 // ---------------------------------------------------------------------------
@@ -260,8 +221,8 @@ test('CausalConvWithState: bit-identical to a padded depthwise conv (bias, past,
           const ref = causalRef(x, w, B, C, L, K, withBias ? bias : undefined, withPast ? past : undefined, activation !== 'none');
           assert.deepEqual(y!.shape, [B, C, L]);
           assert.deepEqual(st!.shape, [B, C, K - 1]);
-          sameBits(y!.data as Float32Array, ref.y, `y ${B},${C},${L},${K} ${withBias} ${withPast} ${activation}`);
-          sameBits(st!.data as Float32Array, ref.st, 'state');
+          sameValues(y!.data as Float32Array, ref.y, `y ${B},${C},${L},${K} ${withBias} ${withPast} ${activation}`);
+          sameValues(st!.data as Float32Array, ref.st, 'state');
         }
       }
     }
@@ -270,10 +231,10 @@ test('CausalConvWithState: bit-identical to a padded depthwise conv (bias, past,
 
 test('CausalConvWithState: zero padding taps are real terms (0 * Inf = NaN), float64, errors', () => {
   const [y] = runAll('CausalConvWithState', [f32([1, 2], [1, 1, 2]), f32([Infinity, 1], [1, 1, 2])]);
-  sameBits(y!.data as Float32Array, [NaN, Infinity]);
+  sameValues(y!.data as Float32Array, [NaN, Infinity]);
   const [y64, s64] = runAll('CausalConvWithState', [f64([1, 2, 3], [1, 1, 3]), f64([0.5, 0.25], [1, 1, 2]), f64([0.1]), f64([4], [1, 1, 1])]);
-  sameBits(y64!.data as Float64Array, [4 * 0.5 + 1 * 0.25 + 0.1, 1 * 0.5 + 2 * 0.25 + 0.1, 2 * 0.5 + 3 * 0.25 + 0.1]);
-  sameBits(s64!.data as Float64Array, [3]);
+  sameValues(y64!.data as Float64Array, [4 * 0.5 + 1 * 0.25 + 0.1, 1 * 0.5 + 2 * 0.25 + 0.1, 2 * 0.5 + 3 * 0.25 + 0.1]);
+  sameValues(s64!.data as Float64Array, [3]);
   const x = f32([1, 2], [1, 1, 2]);
   throwsCode(() => runAll('CausalConvWithState', [x, f32([1, 2], [1, 2, 1])]), 'INVALID_ARGUMENT');
   throwsCode(() => runAll('CausalConvWithState', [x, f32([], [1, 1, 0])]), 'INVALID_ARGUMENT');
@@ -385,8 +346,8 @@ test('LinearAttention: every update rule, GQA, decay/beta layouts: bit-identical
           const what = `${rule} B${B} T${T} Hq${Hq} Hkv${Hkv} dk${dk} dv${dv} past=${withPast} perKey=${perKey} perHead=${perHead}`;
           assert.deepEqual(out!.shape, [B, T, Hq * dv]);
           assert.deepEqual(st!.shape, [B, Hkv, dk, dv]);
-          sameBits(out!.data as Float32Array, ref.out, `${what} output`);
-          sameBits(st!.data as Float32Array, ref.state, `${what} state`);
+          sameValues(out!.data as Float32Array, ref.out, `${what} output`);
+          sameValues(st!.data as Float32Array, ref.state, `${what} state`);
         }
       }
     }
@@ -398,7 +359,7 @@ test('LinearAttention: -0 products become +0 through the size-1 MatMul, empty T,
   const [, st] = runAll('LinearAttention', [f32([1], [1, 1, 1]), f32([-0], [1, 1, 1]), f32([1], [1, 1, 1]), f32([-0], [1, 1, 1, 1])], {
     update_rule: str('linear'), q_num_heads: int(1), kv_num_heads: int(1),
   });
-  sameBits(st!.data as Float32Array, [0]);
+  sameValues(st!.data as Float32Array, [0]);
   // T = 0: output empty, state = past
   const [o0, s0] = runAll('LinearAttention', [f32([], [1, 0, 2]), f32([], [1, 0, 2]), f32([], [1, 0, 2]), f32([1, 2, 3, 4], [1, 1, 2, 2])], {
     update_rule: str('linear'), q_num_heads: int(1), kv_num_heads: int(1),

@@ -24,27 +24,12 @@ import { DType, dtypeKind, dtypeName } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
 import { exp64, sigmoid64 } from '../math/index.js';
+import { axisOf, need, prod, shapeStr } from './util.js';
 
 const f = Math.fround;
 
 // ---------------------------------------------------------------------------
 // Private helpers
-
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, name: string): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${i} (${name})`, { input: i });
-  return t;
-}
-
-function prod(shape: readonly number[], from = 0, to = shape.length): number {
-  let n = 1;
-  for (let i = from; i < to; i++) n *= shape[i]!;
-  return n;
-}
-
-function shapeStr(s: readonly number[]): string {
-  return `[${s.join(',')}]`;
-}
 
 /** Reads a one-element int32/int64 tensor (rank 0, or rank 1 of size 1) as a safe integer. */
 function scalarInt(t: Tensor, ctx: KernelContext, name: string): number {
@@ -56,14 +41,6 @@ function scalarInt(t: Tensor, ctx: KernelContext, name: string): number {
   const n = typeof v === 'bigint' ? Number(v) : v;
   if (!Number.isSafeInteger(n)) throw ctx.error(`${name} ${String(v)} is out of range`);
   return n;
-}
-
-function normAxis(ctx: KernelContext, axis: number, rank: number, what = 'axis'): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) {
-    throw ctx.error(`${what} ${axis} is out of range for rank ${rank}`, { axis, rank });
-  }
-  return a;
 }
 
 /** float32 / float64 only; float16 and everything else is unsupported (or invalid for integer types). */
@@ -95,7 +72,7 @@ const CumProd: Kernel = (inputs, ctx) => {
   if (dt === DType.float16) throw ctx.unsupported('CumProd on float16 is not supported', { dtype: 'float16' });
   if (kind === 'bool') throw ctx.error('CumProd does not accept bool tensors');
   if (x.rank === 0) throw ctx.error('CumProd needs an input of rank >= 1');
-  const axis = normAxis(ctx, scalarInt(at, ctx, 'axis'), x.rank);
+  const axis = axisOf(ctx, scalarInt(at, ctx, 'axis'), x.rank);
   const exclusive = ctx.int('exclusive', 0) !== 0;
   const reverse = ctx.int('reverse', 0) !== 0;
   const out = ctx.alloc(dt, x.shape);
@@ -261,7 +238,7 @@ const TensorScatter: Kernel = (inputs, ctx) => {
   if (rank < 2) throw ctx.error(`past_cache must have rank >= 2, got shape ${shapeStr(past.shape)}`);
   if (upd.rank !== rank) throw ctx.error(`update rank ${upd.rank} does not match past_cache rank ${rank}`);
   const axisAttr = ctx.int('axis', -2);
-  const axis = normAxis(ctx, axisAttr, rank);
+  const axis = axisOf(ctx, axisAttr, rank);
   if (axis === 0) throw ctx.error('axis cannot be 0 (the batch dimension)', { axis: axisAttr });
   const mode = ctx.string('mode', 'linear');
   if (mode !== 'linear' && mode !== 'circular') throw ctx.error(`unknown mode '${mode}' (expected 'linear' or 'circular')`, { attribute: 'mode' });

@@ -1,72 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ops } from './reduce.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { expf, logf } from '../math/index.js';
+import { makeCtx, f32, f64, i32, i64, int, ints, vals, throwsCode, sameValues, ansiLcgFloat32, unravel } from './testing.js';
 
 const fr = Math.fround;
-
-function ctxFor(opType: string, attrs: Record<string, AttrValue> = {}, opset = 18): KernelContext {
-  return new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs: ['y', 'z'], attrs: new Map(Object.entries(attrs)) } as never,
-    opset,
-    2 ** 31,
-  );
-}
 
 function runAll(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 18): Tensor[] {
   const k = ops[opType];
   assert.ok(k, `kernel ${opType} registered`);
-  return k(inputs, ctxFor(opType, attrs, opset));
+  return k(inputs, makeCtx(opType, attrs, opset, ['y', 'z']));
 }
 const run = (opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 18): Tensor =>
   runAll(opType, inputs, attrs, opset)[0]!;
-
-const f32 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.float32, shape, Float32Array.from(v));
-const f64 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.float64, shape, Float64Array.from(v));
-const i32 = (v: number[], shape = [v.length]): Tensor => new Tensor(DType.int32, shape, Int32Array.from(v));
-const i64 = (v: (number | bigint)[], shape = [v.length]): Tensor => new Tensor(DType.int64, shape, BigInt64Array.from(v.map((x) => BigInt(x))));
-const int = (value: number): AttrValue => ({ kind: 'int', value });
-const ints = (value: number[]): AttrValue => ({ kind: 'ints', value });
-const vals = (t: Tensor): (number | bigint)[] => Array.from(t.data as ArrayLike<number | bigint>);
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-
-function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what = ''): void {
-  assert.equal(actual.length, expected.length, `${what} length`);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!, e = expected[i]!;
-    if (Number.isNaN(a) && Number.isNaN(e)) continue;
-    assert.ok(Object.is(a, e), `${what} element ${i}: got ${a}, expected ${e}`);
-  }
-}
-
-function rand(n: number, seed = 12345, scale = 4): Float32Array {
-  const v = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    v[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return v;
-}
+const rand = (n: number, seed: number, scale: number): Float32Array => ansiLcgFloat32(n, seed, scale);
 
 // --- independent reference: enumerate each output's inputs by coordinates ---------------
 
-function coords(flat: number, shape: readonly number[]): number[] {
-  const c = new Array<number>(shape.length);
-  for (let i = shape.length - 1; i >= 0; i--) {
-    c[i] = flat % shape[i]!;
-    flat = Math.floor(flat / shape[i]!);
-  }
-  return c;
-}
 
 /** Groups input flat indices (increasing) by output index (keepdims layout). */
 function groups(shape: readonly number[], axes: number[]): number[][] {
@@ -75,7 +28,7 @@ function groups(shape: readonly number[], axes: number[]): number[][] {
   const g: number[][] = Array.from({ length: nOut }, () => []);
   const n = shape.reduce((a, b) => a * b, 1);
   for (let i = 0; i < n; i++) {
-    const c = coords(i, shape).map((v, k) => (axes.includes(k) ? 0 : v));
+    const c = unravel(i, shape).map((v, k) => (axes.includes(k) ? 0 : v));
     let o = 0;
     for (let k = 0; k < c.length; k++) o = o * outShape[k]! + c[k]!;
     g[o]!.push(i);
@@ -115,13 +68,13 @@ test('float32 reductions over every axis subset are bit-identical to a per-outpu
     const g = groups(shape, axes);
     for (const kind of KINDS) {
       const y = run(kind, [new Tensor(DType.float32, shape, x), i64(axes)]);
-      sameBits(y.data as Float32Array, g.map((idx) => refReduce(kind, x, idx)), `${kind} axes ${axes}`);
+      sameValues(y.data as Float32Array, g.map((idx) => refReduce(kind, x, idx)), `${kind} axes ${axes}`);
     }
   }
   // LogSum needs positive sums
   const xp = x.map((v) => Math.abs(v));
   const y = run('ReduceLogSum', [new Tensor(DType.float32, shape, xp), i64([1, 3])]);
-  sameBits(y.data as Float32Array, groups(shape, [1, 3]).map((idx) => refReduce('ReduceLogSum', xp, idx)));
+  sameValues(y.data as Float32Array, groups(shape, [1, 3]).map((idx) => refReduce('ReduceLogSum', xp, idx)));
 });
 
 test('reduce: keepdims, negative axes, default axes, noop_with_empty_axes', () => {
@@ -304,13 +257,13 @@ test('Softmax / LogSoftmax are bit-identical to the canonical recomputation (eve
   const x = rand(60, 99, 8);
   const t = new Tensor(DType.float32, shape, x);
   for (const [op, log] of [['Softmax', false], ['LogSoftmax', true]] as const) {
-    sameBits(run(op, [t], { axis: int(0) }, 13).data as Float32Array, refSoftmax(x, 1, 3, 20, log), `${op} axis 0`);
-    sameBits(run(op, [t], { axis: int(1) }, 13).data as Float32Array, refSoftmax(x, 3, 4, 5, log), `${op} axis 1`);
-    sameBits(run(op, [t], {}, 13).data as Float32Array, refSoftmax(x, 12, 5, 1, log), `${op} default`);
+    sameValues(run(op, [t], { axis: int(0) }, 13).data as Float32Array, refSoftmax(x, 1, 3, 20, log), `${op} axis 0`);
+    sameValues(run(op, [t], { axis: int(1) }, 13).data as Float32Array, refSoftmax(x, 3, 4, 5, log), `${op} axis 1`);
+    sameValues(run(op, [t], {}, 13).data as Float32Array, refSoftmax(x, 12, 5, 1, log), `${op} default`);
     // opset < 13: coerced to 2-D at axis (default 1)
-    sameBits(run(op, [t], {}, 11).data as Float32Array, refSoftmax(x, 3, 20, 1, log), `${op} opset 11 default`);
-    sameBits(run(op, [t], { axis: int(0) }, 11).data as Float32Array, refSoftmax(x, 1, 60, 1, log), `${op} opset 11 axis 0`);
-    sameBits(run(op, [t], { axis: int(-1) }, 11).data as Float32Array, refSoftmax(x, 12, 5, 1, log), `${op} opset 11 axis -1`);
+    sameValues(run(op, [t], {}, 11).data as Float32Array, refSoftmax(x, 3, 20, 1, log), `${op} opset 11 default`);
+    sameValues(run(op, [t], { axis: int(0) }, 11).data as Float32Array, refSoftmax(x, 1, 60, 1, log), `${op} opset 11 axis 0`);
+    sameValues(run(op, [t], { axis: int(-1) }, 11).data as Float32Array, refSoftmax(x, 12, 5, 1, log), `${op} opset 11 axis -1`);
   }
 });
 

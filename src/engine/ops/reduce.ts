@@ -15,6 +15,7 @@ import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType, dtypeKind, dtypeName, type TensorData } from '../../tensor/dtype.js';
 import { expf, logf, exp64, log64 } from '../math/index.js';
+import { axisOf, prod } from './util.js';
 
 // ---------------------------------------------------------------------------
 // small private helpers
@@ -24,22 +25,11 @@ const fr = Math.fround;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type AnyArr = any;
 
+/** Like util.need, but worded "missing required <what>" (kept so this file's error messages do not change). */
 function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, what = `input ${i}`): Tensor {
   const t = inputs[i];
   if (!t) throw ctx.error(`missing required ${what}`);
   return t;
-}
-
-function prod(shape: readonly number[], from = 0, to = shape.length): number {
-  let n = 1;
-  for (let i = from; i < to; i++) n *= shape[i]!;
-  return n;
-}
-
-function normAx(ctx: KernelContext, axis: number, rank: number, what = 'axis'): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw ctx.error(`${what} ${axis} is out of range for rank ${rank}`, { axis, rank });
-  return a;
 }
 
 /** Reads a tensor of integers (int32/int64/uint*) as numbers, validating safety. */
@@ -369,7 +359,7 @@ function resolveAxes(inputs: (Tensor | undefined)[], ctx: KernelContext, rank: n
     return isRed;
   }
   for (const a of axes) {
-    const n = normAx(ctx, a, rank, 'axes entry');
+    const n = axisOf(ctx, a, rank, 'axes entry');
     if (isRed[n]) throw ctx.error(`axes contains axis ${n} more than once`, { axes });
     isRed[n] = true;
   }
@@ -497,7 +487,7 @@ function argKernel(isMax: boolean): Kernel {
       throw ctx.unsupported(`${ctx.node.opType} on ${dtypeName(dt)} is not supported`);
     }
     if (x.rank === 0) throw ctx.error(`${ctx.node.opType} needs an input of rank >= 1`);
-    const axis = normAx(ctx, ctx.int('axis', 0), x.rank);
+    const axis = axisOf(ctx, ctx.int('axis', 0), x.rank);
     const keepdims = ctx.int('keepdims', 1) !== 0;
     const last = ctx.int('select_last_index', 0) !== 0;
     const outer = prod(x.shape, 0, axis);
@@ -548,7 +538,7 @@ const cumSum: Kernel = (inputs, ctx) => {
   if (!(isFloatCompute(dt) || isIntegerType(dt))) throw ctx.unsupported(`CumSum on ${dtypeName(dt)} is not supported`);
   if (at.size !== 1 || at.rank > 1) throw ctx.error(`axis must be a scalar, got shape [${at.shape.join(',')}]`);
   if (x.rank === 0) throw ctx.error('CumSum needs an input of rank >= 1');
-  const axis = normAx(ctx, intList(at, ctx, 'axis')[0]!, x.rank);
+  const axis = axisOf(ctx, intList(at, ctx, 'axis')[0]!, x.rank);
   const exclusive = ctx.int('exclusive', 0) !== 0;
   const reverse = ctx.int('reverse', 0) !== 0;
   const out = ctx.alloc(dt, x.shape);
@@ -614,7 +604,7 @@ const topK: Kernel = (inputs, ctx) => {
     if (ka === undefined) throw ctx.error('missing required attribute k');
     k = ka;
   }
-  const axis = normAx(ctx, ctx.int('axis', -1), x.rank);
+  const axis = axisOf(ctx, ctx.int('axis', -1), x.rank);
   const largest = ctx.opset < 11 || ctx.int('largest', 1) !== 0;
   const N = x.shape[axis]!;
   if (k < 0 || k > N) throw ctx.error(`K = ${k} is out of range for axis ${axis} of size ${N}`, { k, size: N });
@@ -685,7 +675,7 @@ function softmaxLayout(x: Tensor, ctx: KernelContext): [number, number, number] 
     return [prod(x.shape, 0, axis), prod(x.shape, axis), 1];
   }
   if (rank === 0) return [1, 1, 1];
-  const axis = normAx(ctx, ctx.int('axis', -1), rank);
+  const axis = axisOf(ctx, ctx.int('axis', -1), rank);
   return [prod(x.shape, 0, axis), x.shape[axis]!, prod(x.shape, axis + 1)];
 }
 

@@ -1,57 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ops } from './resize.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { numberToFloat16 } from '../../tensor/float16.js';
+import { makeCtx, f32, f64, i64, str, int, flt, ints, floats, vals, throwsCode, sameBits32, nrLcgFloat32 } from './testing.js';
 
 type Attr = AttrValue;
 
 function run(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, Attr> = {}, opset = 19): Tensor {
-  const ctx = new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs: ['y'], attrs: new Map(Object.entries(attrs)) } as never,
-    opset,
-    2 ** 31,
-  );
-  const out = ops[opType]!(inputs, ctx);
+  const out = ops[opType]!(inputs, makeCtx(opType, attrs, opset));
   assert.equal(out.length, 1);
   return out[0]!;
 }
 
-const f32 = (vals: number[], shape = [vals.length]): Tensor => new Tensor(DType.float32, shape, Float32Array.from(vals));
-const f64 = (vals: number[], shape = [vals.length]): Tensor => new Tensor(DType.float64, shape, Float64Array.from(vals));
-const i64 = (vals: number[]): Tensor => new Tensor(DType.int64, [vals.length], BigInt64Array.from(vals.map(BigInt)));
-const str = (value: string): Attr => ({ kind: 'string', value }) as Attr;
-const int = (value: number): Attr => ({ kind: 'int', value }) as Attr;
-const fl = (value: number): Attr => ({ kind: 'float', value }) as Attr;
-const ints = (value: number[]): Attr => ({ kind: 'ints', value }) as Attr;
-const floats = (value: number[]): Attr => ({ kind: 'floats', value }) as Attr;
-const vals = (t: Tensor): (number | bigint)[] => Array.from(t.data as ArrayLike<number | bigint>);
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-
-function bitsEqual(a: Float32Array, b: Float32Array): void {
-  assert.equal(a.length, b.length);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < a.length; i++) assert.equal(ua[i], ub[i], `element ${i}: ${a[i]} vs ${b[i]}`);
-}
-
 // A deterministic pseudo-random float32 stream.
-function rand(n: number, seed = 1): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(Math.fround((s / 2 ** 32) * 20 - 10));
-  }
-  return out;
-}
+const rand = (n: number, seed = 1): number[] => Array.from(nrLcgFloat32(n, seed, -10, 10));
 
 test('bilinear half_pixel float32: bit-identical to a straightforward canonical recomputation', () => {
   const [N, C, Hi, Wi] = [1, 2, 5, 7];
@@ -92,7 +57,7 @@ test('bilinear half_pixel float32: bit-identical to a straightforward canonical 
       }
     }
   }
-  bitsEqual(y.data as Float32Array, want);
+  sameBits32(y.data as Float32Array, want);
 });
 
 test('nearest modes: half_pixel x2 upsample and an exact tie under align_corners', () => {
@@ -192,7 +157,7 @@ test('tf_crop_and_resize: extrapolation on any out-of-range axis, int32 nearest'
   const y = run('Resize', [x, f32([0, 0, 1, 2]), undefined, i64([2, 3])], {
     mode: str('nearest'),
     coordinate_transformation_mode: str('tf_crop_and_resize'),
-    extrapolation_value: fl(-7),
+    extrapolation_value: flt(-7),
   });
   // axis1 coords: 0, 1, 2 -> third column out of range
   assert.deepEqual(vals(y), [1, 2, -7, 3, 4, -7]);

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ops } from './rnn.js';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { sigmoidf, tanhf, tanh64, sigmoid64 } from '../math/index.js';
+import { makeCtx, str, int, flt, floats, strs, throwsCode, sameBits32 } from './testing.js';
 
 type Attr = AttrValue;
 const f = Math.fround;
@@ -18,25 +17,11 @@ function run(
   outputs = ['y', 'yh', 'yc'],
   opset = 22,
 ): Tensor[] {
-  const ctx = new KernelContext(
-    { index: 0, name: 'n', opType, domain: '', inputs: [], outputs, attrs: new Map(Object.entries(attrs)) } as never,
-    opset,
-    2 ** 31,
-  );
-  return ops[opType]!(inputs, ctx);
+  return ops[opType]!(inputs, makeCtx(opType, attrs, opset, outputs));
 }
 
 const arr = (t: Tensor): number[] => Array.from(t.data as ArrayLike<number>);
 const t32 = (vals: number[], shape: number[]): Tensor => new Tensor(DType.float32, shape, Float32Array.from(vals));
-const str = (value: string): Attr => ({ kind: 'string', value }) as Attr;
-const int = (value: number): Attr => ({ kind: 'int', value }) as Attr;
-const fl = (value: number): Attr => ({ kind: 'float', value }) as Attr;
-const floats = (value: number[]): Attr => ({ kind: 'floats', value }) as Attr;
-const strs = (value: string[]): Attr => ({ kind: 'strings', value }) as Attr;
-
-function throwsCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
 
 function rand(n: number, seed: number, scale = 1): number[] {
   let s = seed >>> 0;
@@ -46,15 +31,6 @@ function rand(n: number, seed: number, scale = 1): number[] {
     out.push(f(((s / 2 ** 32) * 2 - 1) * scale));
   }
   return out;
-}
-
-function bitsEqual(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  assert.equal(a.length, b.length, `${what}: length`);
-  const fa = Float32Array.from(a);
-  const fb = Float32Array.from(b);
-  const ua = new Uint32Array(fa.buffer);
-  const ub = new Uint32Array(fb.buffer);
-  for (let i = 0; i < fa.length; i++) assert.equal(ua[i], ub[i], `${what}[${i}]: ${fa[i]} vs ${fb[i]}`);
 }
 
 const dot = (a: number[], w: ArrayLike<number>, wo: number): number => {
@@ -125,9 +101,9 @@ test('LSTM float32 bidirectional with bias, peepholes, sequence_lens, initial st
       }
     }
   }
-  bitsEqual(Y!.data as Float32Array, wantY, 'Y');
-  bitsEqual(Yh!.data as Float32Array, wantH, 'Y_h');
-  bitsEqual(Yc!.data as Float32Array, wantC, 'Y_c');
+  sameBits32(Y!.data as Float32Array, wantY, 'Y');
+  sameBits32(Yh!.data as Float32Array, wantH, 'Y_h');
+  sameBits32(Yc!.data as Float32Array, wantC, 'Y_c');
   // batch 2 has length 0: its state is the initial state and its Y rows are 0
   assert.deepEqual(arr(Yh!).slice(2 * H, 3 * H), h0.slice(2 * H, 3 * H));
 });
@@ -177,8 +153,8 @@ test('GRU linear_before_reset 0 and 1: bit-identical to a plain recomputation', 
         for (let j = 0; j < H; j++) wantY[(t * B + b) * H + j] = h[j]!;
       }
     }
-    bitsEqual(Y!.data as Float32Array, wantY, `Y lbr=${lbr}`);
-    bitsEqual(Yh!.data as Float32Array, wantY.slice((S - 1) * B * H), `Y_h lbr=${lbr}`);
+    sameBits32(Y!.data as Float32Array, wantY, `Y lbr=${lbr}`);
+    sameBits32(Yh!.data as Float32Array, wantY.slice((S - 1) * B * H), `Y_h lbr=${lbr}`);
   }
 });
 
@@ -213,7 +189,7 @@ test('RNN activations with alpha/beta consumed in order, clip, reverse, Y paddin
   const [Y, Yh] = run(
     'RNN',
     [t32(X, [S, B, I]), t32(W, [1, H, I]), t32(R, [1, H, H]), undefined, new Tensor(DType.int32, [B], Int32Array.from([3, 2]))],
-    { activations: strs(['LeakyRelu']), activation_alpha: floats([0.25]), clip: fl(2.5), direction: str('reverse') },
+    { activations: strs(['LeakyRelu']), activation_alpha: floats([0.25]), clip: flt(2.5), direction: str('reverse') },
     ['y', 'yh'],
   );
   const lr = (x: number): number => (x < 0 ? f(f(0.25) * x) : x);

@@ -1,36 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelContext } from '../kernel.js';
-import type { AttrValue } from '../../onnx/model.js';
-import { VerinferError } from '../../errors.js';
 import { DType } from '../../tensor/dtype.js';
 import { stridesOf, Tensor } from '../../tensor/tensor.js';
 import { ops } from './shape.js';
+import { makeCtx, attrsOf, type PlainAttrs, i64, throwsCode } from './testing.js';
 
-type A = Record<string, number | number[] | string | Tensor | { f: number } | { fs: number[] }>;
-function attrsOf(a: A): Map<string, AttrValue> {
-  const m = new Map<string, AttrValue>();
-  for (const [k, v] of Object.entries(a)) {
-    if (typeof v === 'number') m.set(k, { kind: 'int', value: v });
-    else if (typeof v === 'string') m.set(k, { kind: 'string', value: v });
-    else if (Array.isArray(v)) m.set(k, { kind: 'ints', value: v });
-    else if (v instanceof Tensor) m.set(k, { kind: 'tensor', value: v });
-    else if ('f' in v) m.set(k, { kind: 'float', value: v.f });
-    else m.set(k, { kind: 'floats', value: v.fs });
-  }
-  return m;
-}
-function run(op: string, inputs: (Tensor | undefined)[], attrs: A = {}, opset = 17, nOut = 1): Tensor[] {
+function run(op: string, inputs: (Tensor | undefined)[], attrs: PlainAttrs = {}, opset = 17, nOut = 1): Tensor[] {
   const outputs = Array.from({ length: nOut }, (_, i) => `y${i}`);
-  const ctx = new KernelContext({ index: 0, name: '', opType: op, domain: '', inputs: [], outputs, attrs: attrsOf(attrs) }, opset, 2 ** 31);
-  return ops[op]!(inputs, ctx);
+  return ops[op]!(inputs, makeCtx(op, attrsOf(attrs), opset, outputs));
 }
 const f32 = (shape: number[], v?: number[]) => new Tensor(DType.float32, shape, Float32Array.from(v ?? Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i)));
-const i64 = (v: number[], shape = [v.length]) => new Tensor(DType.int64, shape, BigInt64Array.from(v, (x) => BigInt(x)));
 const arr = (t: Tensor) => Array.from(t.data as ArrayLike<number>, Number);
-function throwsCode(fn: () => unknown, code: string) {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
 
 /** Naive reference: out[idx] = x[map(idx)] by full coordinate enumeration. */
 function naive(outShape: number[], x: Tensor, src: (c: number[]) => number[] | null, fill = 0): number[] {

@@ -7,10 +7,11 @@
  * Range, which states its own order of arithmetic.
  */
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
-import { broadcastStrides } from '../broadcast.js';
+import { broadcastStrides, tryBroadcastShapes } from '../broadcast.js';
 import { DType, dtypeKind, dtypeName, isDType, type TensorData } from '../../tensor/dtype.js';
 import { numberToFloat16 } from '../../tensor/float16.js';
 import { stridesOf, Tensor } from '../../tensor/tensor.js';
+import { axisOf, intsOf, need, prod, shapeStr } from './util.js';
 
 // ---------------------------------------------------------------------------
 // Shared helpers (also used by indexing.ts)
@@ -155,43 +156,12 @@ export function gatherView(ctx: KernelContext, x: Tensor, off: number, strides: 
   return out;
 }
 
-export function product(a: readonly number[], from = 0, to = a.length): number {
-  let p = 1;
-  for (let i = from; i < to; i++) p *= a[i]!;
-  return p;
-}
-
-/** The i-th input, or an INVALID_ARGUMENT error naming it when missing. */
-export function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, name: string): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${i} (${name})`, { input: i });
-  return t;
-}
-
-const INT_DTYPES = new Set<number>([DType.int64, DType.int32, DType.int16, DType.int8, DType.uint8, DType.uint16, DType.uint32, DType.uint64]);
-
-/** Integer tensor -> plain numbers (int64 converted exactly up to 2^53; beyond that rounded, fine for clamping). */
-export function intsOf(t: Tensor, ctx: KernelContext, what: string): number[] {
-  if (!INT_DTYPES.has(t.dtype)) throw ctx.error(`${what} must be an integer (int64) tensor, got ${dtypeName(t.dtype)}`);
-  if (t.rank > 1) throw ctx.error(`${what} must be a 1-D tensor, got shape [${t.shape.join(',')}]`);
-  const d = buf(t);
-  const out = new Array<number>(t.size);
-  for (let i = 0; i < t.size; i++) out[i] = Number(d[i]!);
-  return out;
-}
-
-/** A single integer from a scalar (or one-element) integer tensor. */
-export function intScalar(t: Tensor, ctx: KernelContext, what: string): number {
-  if (!INT_DTYPES.has(t.dtype)) throw ctx.error(`${what} must be an integer tensor, got ${dtypeName(t.dtype)}`);
-  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape [${t.shape.join(',')}]`);
+/** A single integer from a scalar (or one-element) integer tensor (int64 beyond 2^53 rounded). */
+function intScalar(t: Tensor, ctx: KernelContext, what: string): number {
+  const k = dtypeKind(t.dtype);
+  if (k !== 'int' && k !== 'bigint') throw ctx.error(`${what} must be an integer tensor, got ${dtypeName(t.dtype)}`);
+  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape ${shapeStr(t.shape)}`);
   return Number(buf(t)[0]!);
-}
-
-/** Normalises an axis in [-rank, rank-1] (or [-rank, rank] with `inclusive`), else INVALID_ARGUMENT. */
-export function axisOf(ctx: KernelContext, axis: number, rank: number, what = 'axis', inclusive = false): number {
-  const hi = inclusive ? rank : rank - 1;
-  if (!Number.isInteger(axis) || axis < -rank || axis > hi) throw ctx.error(`${what} ${axis} is out of range for rank ${rank}`, { axis, rank });
-  return axis < 0 ? axis + rank : axis;
 }
 
 /** Distinct normalised axes. */
@@ -234,8 +204,6 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-
-const fmt = (s: readonly number[]): string => `[${s.join(',')}]`;
 
 // ---------------------------------------------------------------------------
 // Identity, Dropout
@@ -285,7 +253,7 @@ const Flatten: Kernel = (inputs, ctx) => {
   let axis = ctx.int('axis', 1);
   if (!Number.isInteger(axis) || axis < -r || axis > r) throw ctx.error(`axis ${axis} is out of range [-${r}, ${r}]`);
   if (axis < 0) axis += r;
-  return [new Tensor(x.dtype, [product(x.shape, 0, axis), product(x.shape, axis)], x.data)];
+  return [new Tensor(x.dtype, [prod(x.shape, 0, axis), prod(x.shape, axis)], x.data)];
 };
 
 /** Reshape target: 0 copies the input dim (unless allowzero), -1 is inferred (at most one). */
@@ -296,27 +264,27 @@ function reshapeTarget(ctx: KernelContext, inShape: readonly number[], size: num
   for (let i = 0; i < spec.length; i++) {
     const v = spec[i]!;
     if (v === -1) {
-      if (infer >= 0) throw ctx.error(`shape ${fmt(spec)} has more than one -1`, { shape: [...spec] });
+      if (infer >= 0) throw ctx.error(`shape ${shapeStr(spec)} has more than one -1`, { shape: [...spec] });
       infer = i;
       continue;
     }
-    if (!Number.isSafeInteger(v) || v < -1) throw ctx.error(`shape ${fmt(spec)} has invalid dimension ${v}`, { shape: [...spec] });
+    if (!Number.isSafeInteger(v) || v < -1) throw ctx.error(`shape ${shapeStr(spec)} has invalid dimension ${v}`, { shape: [...spec] });
     let d = v;
     if (v === 0 && !allowzero) {
-      if (i >= inShape.length) throw ctx.error(`shape ${fmt(spec)}: 0 at position ${i} has no input dimension to copy (input shape ${fmt(inShape)})`);
+      if (i >= inShape.length) throw ctx.error(`shape ${shapeStr(spec)}: 0 at position ${i} has no input dimension to copy (input shape ${shapeStr(inShape)})`);
       d = inShape[i]!;
     }
     out[i] = d;
     known *= d;
   }
-  if (allowzero && infer >= 0 && spec.includes(0)) throw ctx.error(`shape ${fmt(spec)} has both 0 and -1 with allowzero=1`);
+  if (allowzero && infer >= 0 && spec.includes(0)) throw ctx.error(`shape ${shapeStr(spec)} has both 0 and -1 with allowzero=1`);
   if (infer >= 0) {
     if (known === 0 || size % known !== 0) {
-      throw ctx.error(`cannot reshape ${fmt(inShape)} (${size} elements) into ${fmt(spec)}`, { shape: [...spec], inputShape: [...inShape] });
+      throw ctx.error(`cannot reshape ${shapeStr(inShape)} (${size} elements) into ${shapeStr(spec)}`, { shape: [...spec], inputShape: [...inShape] });
     }
     out[infer] = size / known;
   } else if (known !== size) {
-    throw ctx.error(`cannot reshape ${fmt(inShape)} (${size} elements) into ${fmt(spec)}`, { shape: [...spec], inputShape: [...inShape] });
+    throw ctx.error(`cannot reshape ${shapeStr(inShape)} (${size} elements) into ${shapeStr(spec)}`, { shape: [...spec], inputShape: [...inShape] });
   }
   return out;
 }
@@ -345,7 +313,7 @@ const Squeeze: Kernel = (inputs, ctx) => {
   if (!axes || axes.length === 0) out = x.shape.filter((d) => d !== 1);
   else {
     const ax = axesOf(ctx, axes, x.rank);
-    for (const a of ax) if (x.shape[a] !== 1) throw ctx.error(`cannot squeeze axis ${a} of size ${x.shape[a]} (shape ${fmt(x.shape)})`);
+    for (const a of ax) if (x.shape[a] !== 1) throw ctx.error(`cannot squeeze axis ${a} of size ${x.shape[a]} (shape ${shapeStr(x.shape)})`);
     out = x.shape.filter((_, i) => !ax.includes(i));
   }
   return [new Tensor(x.dtype, out, x.data)];
@@ -373,10 +341,10 @@ const Transpose: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx, 'data');
   const r = x.rank;
   const perm = ctx.ints('perm') ?? x.shape.map((_, i) => r - 1 - i);
-  if (perm.length !== r) throw ctx.error(`perm ${fmt(perm)} does not match rank ${r}`);
+  if (perm.length !== r) throw ctx.error(`perm ${shapeStr(perm)} does not match rank ${r}`);
   const seen = new Array<boolean>(r).fill(false);
   for (const p of perm) {
-    if (!Number.isInteger(p) || p < 0 || p >= r || seen[p]) throw ctx.error(`perm ${fmt(perm)} is not a permutation of 0..${r - 1}`);
+    if (!Number.isInteger(p) || p < 0 || p >= r || seen[p]) throw ctx.error(`perm ${shapeStr(perm)} is not a permutation of 0..${r - 1}`);
     seen[p] = true;
   }
   const inStrides = stridesOf(x.shape);
@@ -399,13 +367,13 @@ const Concat: Kernel = (inputs, ctx) => {
   for (const t of xs) {
     if (t.dtype !== x0.dtype) throw ctx.error(`inputs have different dtypes ${dtypeName(x0.dtype)} and ${dtypeName(t.dtype)}`);
     if (t.rank !== r || t.shape.some((d, i) => i !== axis && d !== x0.shape[i])) {
-      throw ctx.error(`cannot concatenate shapes ${fmt(x0.shape)} and ${fmt(t.shape)} on axis ${axis}`);
+      throw ctx.error(`cannot concatenate shapes ${shapeStr(x0.shape)} and ${shapeStr(t.shape)} on axis ${axis}`);
     }
     outShape[axis] += t.shape[axis]!;
   }
   const out = ctx.alloc(x0.dtype, outShape);
-  const outer = product(outShape, 0, axis);
-  const inner = product(outShape, axis + 1);
+  const outer = prod(outShape, 0, axis);
+  const inner = prod(outShape, axis + 1);
   const outBlock = outShape[axis]! * inner;
   const dst = buf(out);
   let offset = 0;
@@ -439,9 +407,9 @@ const Split: Kernel = (inputs, ctx) => {
   const nOut = ctx.node.outputs.length;
   let split: number[] | undefined = ctx.opset >= 13 ? (inputs[1] ? intsOf(inputs[1], ctx, 'split') : undefined) : ctx.ints('split');
   if (split) {
-    if (split.length !== nOut) throw ctx.error(`split ${fmt(split)} has ${split.length} entries for ${nOut} outputs`);
-    if (split.some((s) => !Number.isSafeInteger(s) || s < 0)) throw ctx.error(`split ${fmt(split)} has a negative entry`);
-    if (split.reduce((a, b) => a + b, 0) !== dim) throw ctx.error(`split ${fmt(split)} does not sum to dimension ${dim}`);
+    if (split.length !== nOut) throw ctx.error(`split ${shapeStr(split)} has ${split.length} entries for ${nOut} outputs`);
+    if (split.some((s) => !Number.isSafeInteger(s) || s < 0)) throw ctx.error(`split ${shapeStr(split)} has a negative entry`);
+    if (split.reduce((a, b) => a + b, 0) !== dim) throw ctx.error(`split ${shapeStr(split)} does not sum to dimension ${dim}`);
   } else {
     const n = ctx.opset >= 18 ? ctx.int('num_outputs', nOut) : nOut;
     if (n !== nOut) throw ctx.error(`num_outputs ${n} does not match the node's ${nOut} outputs`);
@@ -456,8 +424,8 @@ const Split: Kernel = (inputs, ctx) => {
       split[n - 1] = last;
     }
   }
-  const outer = product(x.shape, 0, axis);
-  const inner = product(x.shape, axis + 1);
+  const outer = prod(x.shape, 0, axis);
+  const inner = prod(x.shape, axis + 1);
   const inBlock = dim * inner;
   const src = buf(x);
   const outs: Tensor[] = [];
@@ -485,15 +453,8 @@ const Split: Kernel = (inputs, ctx) => {
 
 /** Bidirectional (numpy) broadcast of two shapes, with a node-labelled error. */
 export function broadcastTwo(ctx: KernelContext, a: readonly number[], b: readonly number[]): number[] {
-  const r = Math.max(a.length, b.length);
-  const out = new Array<number>(r);
-  for (let i = 0; i < r; i++) {
-    const da = i - (r - a.length) >= 0 ? a[i - (r - a.length)]! : 1;
-    const db = i - (r - b.length) >= 0 ? b[i - (r - b.length)]! : 1;
-    if (da === db || db === 1) out[i] = da;
-    else if (da === 1) out[i] = db;
-    else throw ctx.error(`shapes ${fmt(a)} and ${fmt(b)} cannot be broadcast`, { shapes: [[...a], [...b]] });
-  }
+  const out = tryBroadcastShapes([a, b]);
+  if (!out) throw ctx.error(`shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast`, { shapes: [[...a], [...b]] });
   return out;
 }
 
@@ -510,7 +471,7 @@ const Expand: Kernel = (inputs, ctx) => {
 const Tile: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx, 'input');
   const reps = intsOf(need(inputs, 1, ctx, 'repeats'), ctx, 'repeats');
-  if (reps.length !== x.rank) throw ctx.error(`repeats ${fmt(reps)} must have one entry per input axis (rank ${x.rank})`);
+  if (reps.length !== x.rank) throw ctx.error(`repeats ${shapeStr(reps)} must have one entry per input axis (rank ${x.rank})`);
   checkShape(ctx, reps, 'repeats');
   const outShape = x.shape.map((d, i) => d * reps[i]!);
   const inStrides = stridesOf(x.shape);
@@ -559,7 +520,7 @@ const Pad: Kernel = (inputs, ctx) => {
     if (inputs[3]) axes = axesOf(ctx, intsOf(inputs[3], ctx, 'axes'), r);
   }
   const na = axes.length;
-  if (pads.length !== 2 * na) throw ctx.error(`pads ${fmt(pads)} must have ${2 * na} entries`);
+  if (pads.length !== 2 * na) throw ctx.error(`pads ${shapeStr(pads)} must have ${2 * na} entries`);
   const begin = new Array<number>(r).fill(0);
   const end = new Array<number>(r).fill(0);
   axes.forEach((a, i) => {
@@ -574,10 +535,10 @@ const Pad: Kernel = (inputs, ctx) => {
   for (let i = 0; i < r; i++) {
     const b = begin[i]!;
     const e = end[i]!;
-    if (!Number.isSafeInteger(b) || !Number.isSafeInteger(e)) throw ctx.error(`invalid pads ${fmt(pads)}`);
+    if (!Number.isSafeInteger(b) || !Number.isSafeInteger(e)) throw ctx.error(`invalid pads ${shapeStr(pads)}`);
     lo[i] = Math.max(0, -b);
     len[i] = x.shape[i]! - lo[i]! - Math.max(0, -e);
-    if (len[i]! < 0) throw ctx.error(`pads ${fmt(pads)} remove more than axis ${i} holds (size ${x.shape[i]})`);
+    if (len[i]! < 0) throw ctx.error(`pads ${shapeStr(pads)} remove more than axis ${i} holds (size ${x.shape[i]})`);
     pb[i] = Math.max(0, b);
     outShape[i] = len[i]! + pb[i]! + Math.max(0, e);
     if (mode !== 'constant' && len[i] === 0 && outShape[i]! > 0) throw ctx.error(`cannot ${mode}-pad an empty axis ${i}`);
@@ -649,7 +610,7 @@ const CenterCropPad: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx, 'input_data');
   const target = intsOf(need(inputs, 1, ctx, 'shape'), ctx, 'shape');
   const axes = axesOf(ctx, ctx.ints('axes') ?? x.shape.map((_, i) => i), x.rank);
-  if (target.length !== axes.length) throw ctx.error(`shape ${fmt(target)} must have one entry per axis (${axes.length})`);
+  if (target.length !== axes.length) throw ctx.error(`shape ${shapeStr(target)} must have one entry per axis (${axes.length})`);
   checkShape(ctx, target, 'shape');
   const r = x.rank;
   const outShape = [...x.shape];
@@ -727,7 +688,7 @@ const ConstantOfShape: Kernel = (inputs, ctx) => {
   const shape = intsOf(s, ctx, 'shape');
   checkShape(ctx, shape, 'shape');
   const v = ctx.tensor('value');
-  if (v && v.size !== 1) throw ctx.error(`value must hold one element, got shape ${fmt(v.shape)}`);
+  if (v && v.size !== 1) throw ctx.error(`value must hold one element, got shape ${shapeStr(v.shape)}`);
   const dtype = v ? v.dtype : DType.float32;
   const out = ctx.alloc(dtype, shape);
   if (v && out.size > 0) {
@@ -810,7 +771,7 @@ const Range: Kernel = (inputs, ctx) => {
 
 const EyeLike: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx, 'input');
-  if (x.rank !== 2) throw ctx.error(`EyeLike needs a 2-D input, got shape ${fmt(x.shape)}`);
+  if (x.rank !== 2) throw ctx.error(`EyeLike needs a 2-D input, got shape ${shapeStr(x.shape)}`);
   const code = ctx.int('dtype');
   let dtype: DType = x.dtype;
   if (code !== undefined) {
@@ -832,7 +793,7 @@ const EyeLike: Kernel = (inputs, ctx) => {
 /** Trilu: keeps element (i, j) of each trailing matrix iff j - i >= k (upper) or j - i <= k (lower), else 0. */
 const Trilu: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx, 'input');
-  if (x.rank < 2) throw ctx.error(`Trilu needs rank >= 2, got shape ${fmt(x.shape)}`);
+  if (x.rank < 2) throw ctx.error(`Trilu needs rank >= 2, got shape ${shapeStr(x.shape)}`);
   const k = inputs[1] ? intScalar(inputs[1], ctx, 'k') : 0;
   const upper = ctx.int('upper', 1) !== 0;
   const rows = x.shape[x.rank - 2]!;
@@ -840,7 +801,7 @@ const Trilu: Kernel = (inputs, ctx) => {
   const out = ctx.alloc(x.dtype, x.shape);
   const src = buf(x);
   const dst = buf(out);
-  const mats = product(x.shape, 0, x.rank - 2);
+  const mats = prod(x.shape, 0, x.rank - 2);
   for (let m = 0; m < mats; m++) {
     for (let i = 0; i < rows; i++) {
       const row = (m * rows + i) * cols;
@@ -858,7 +819,7 @@ const Trilu: Kernel = (inputs, ctx) => {
 // ---------------------------------------------------------------------------
 
 function blockArgs(ctx: KernelContext, x: Tensor): [number, number, number, number, number] {
-  if (x.rank !== 4) throw ctx.error(`input must be 4-D [N,C,H,W], got shape ${fmt(x.shape)}`);
+  if (x.rank !== 4) throw ctx.error(`input must be 4-D [N,C,H,W], got shape ${shapeStr(x.shape)}`);
   const b = ctx.int('blocksize');
   if (b === undefined) throw ctx.error('missing attribute blocksize');
   if (!Number.isInteger(b) || b < 1) throw ctx.error(`blocksize ${b} must be >= 1`);
@@ -896,7 +857,7 @@ const SpaceToDepth: Kernel = (inputs, ctx) => {
 const ReverseSequence: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx, 'input');
   const lens = intsOf(need(inputs, 1, ctx, 'sequence_lens'), ctx, 'sequence_lens');
-  if (x.rank < 2) throw ctx.error(`input must have rank >= 2, got shape ${fmt(x.shape)}`);
+  if (x.rank < 2) throw ctx.error(`input must have rank >= 2, got shape ${shapeStr(x.shape)}`);
   const batchAxis = ctx.int('batch_axis', 1);
   const timeAxis = ctx.int('time_axis', 0);
   if (!((batchAxis === 0 && timeAxis === 1) || (batchAxis === 1 && timeAxis === 0))) {
@@ -905,7 +866,7 @@ const ReverseSequence: Kernel = (inputs, ctx) => {
   const B = x.shape[batchAxis]!;
   const T = x.shape[timeAxis]!;
   if (lens.length !== B) throw ctx.error(`sequence_lens has ${lens.length} entries for batch size ${B}`);
-  const inner = product(x.shape, 2);
+  const inner = prod(x.shape, 2);
   const out = ctx.alloc(x.dtype, x.shape);
   const src = buf(x);
   const dst = buf(out);
@@ -973,7 +934,7 @@ const NonZero: Kernel = (inputs, ctx) => {
 const Compress: Kernel = (inputs, ctx) => {
   let x = need(inputs, 0, ctx, 'input');
   const c = need(inputs, 1, ctx, 'condition');
-  if (c.rank !== 1) throw ctx.error(`condition must be 1-D, got shape ${fmt(c.shape)}`);
+  if (c.rank !== 1) throw ctx.error(`condition must be 1-D, got shape ${shapeStr(c.shape)}`);
   const cond = truthMask(c);
   const axisAttr = ctx.int('axis');
   let axis: number;
@@ -991,8 +952,8 @@ const Compress: Kernel = (inputs, ctx) => {
   const outShape = [...x.shape];
   outShape[axis] = keep.length;
   const out = ctx.alloc(x.dtype, outShape);
-  const outer = product(x.shape, 0, axis);
-  const inner = product(x.shape, axis + 1);
+  const outer = prod(x.shape, 0, axis);
+  const inner = prod(x.shape, axis + 1);
   const src = buf(x);
   const dst = buf(out);
   let dO = 0;

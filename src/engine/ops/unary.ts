@@ -52,6 +52,7 @@ import {
   tan64,
   tanh64,
 } from '../math/index.js';
+import { need } from './util.js';
 
 const f = Math.fround;
 
@@ -62,12 +63,6 @@ type BigArray = BigInt64Array | BigUint64Array;
 
 /** Largest finite float32 (default bounds of Clip before opset 11). */
 const FLT_MAX = 3.4028234663852886e38;
-
-function input0(inputs: (Tensor | undefined)[], ctx: KernelContext): Tensor {
-  const x = inputs[0];
-  if (!x) throw ctx.error('missing required input 0');
-  return x;
-}
 
 function badType(ctx: KernelContext, x: Tensor, allowed: string): Error {
   return ctx.error(`input of type ${dtypeName(x.dtype)} is not allowed (expected ${allowed})`, { dtype: dtypeName(x.dtype) });
@@ -87,7 +82,7 @@ function mapFloat(
   loop32: (x: F32, y: F32) => void,
   loop64: (x: F64, y: F64) => void,
 ): Tensor[] {
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   if (x.dtype === DType.float32) {
     const y = ctx.alloc(DType.float32, x.shape);
     loop32(x.data as F32, y.data as F32);
@@ -109,7 +104,7 @@ const isUnsigned = (d: DType): boolean => d === DType.uint8 || d === DType.uint1
 
 // Neg: y = -x. Floats: exact sign flip (Neg(0) = -0). Signed ints wrap.
 const Neg: Kernel = (inputs, ctx) => {
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
   if (k === 'bool' || isUnsigned(x.dtype)) throw badType(ctx, x, 'a signed numeric type');
   const y = ctx.alloc(x.dtype, x.shape);
@@ -136,7 +131,7 @@ const Neg: Kernel = (inputs, ctx) => {
 // Abs: y = |x|. Floats: Math.abs (exact, Abs(-0) = +0, NaN stays NaN).
 // Signed ints wrap (|int8 -128| = -128); unsigned ints are copied.
 const Abs: Kernel = (inputs, ctx) => {
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
   if (k === 'bool') throw badType(ctx, x, 'a numeric type');
   const y = ctx.alloc(x.dtype, x.shape);
@@ -168,7 +163,7 @@ const Abs: Kernel = (inputs, ctx) => {
 // Relu: y = x > 0 ? x : (x is NaN ? x : +0). Relu(-0) = +0 (np.maximum(x, 0)).
 // Signed integer types (opset 14+) use the same rule.
 const Relu: Kernel = (inputs, ctx) => {
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
   if (k === 'bool' || isUnsigned(x.dtype)) throw badType(ctx, x, 'float or a signed integer type');
   const y = ctx.alloc(x.dtype, x.shape);
@@ -211,7 +206,7 @@ const Relu: Kernel = (inputs, ctx) => {
 // Sign: y = x > 0 ? 1 : x < 0 ? -1 : x === 0 ? +0 : NaN (np.sign: Sign(-0) = +0, Sign(NaN) = NaN).
 // All numeric types; unsigned ints give 0 / 1.
 const Sign: Kernel = (inputs, ctx) => {
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
   if (k === 'bool') throw badType(ctx, x, 'a numeric type');
   if (x.dtype === DType.float16) throw float16Unsupported(ctx);
@@ -354,7 +349,7 @@ const ErfFloat = transcendental(erf64);
 // Erf: ONNX also allows integer inputs; erf of an integer rounded back to an
 // integer depends on where erf reaches 1.0, so integer Erf is not implemented.
 const Erf: Kernel = (inputs, ctx) => {
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   if (dtypeKind(x.dtype) === 'int' || dtypeKind(x.dtype) === 'bigint') {
     throw ctx.unsupported(`Erf on ${dtypeName(x.dtype)} is not supported`, { dtype: dtypeName(x.dtype) });
   }
@@ -636,7 +631,7 @@ const Gelu: Kernel = (inputs, ctx) => {
 const Shrink: Kernel = (inputs, ctx) => {
   const lambd = ctx.float('lambd', 0.5);
   const bias = ctx.float('bias', 0);
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
   if (k === 'float') {
     return mapFloat(
@@ -705,7 +700,7 @@ function boundValue(t: Tensor | undefined, x: Tensor, ctx: KernelContext, which:
 }
 
 const Clip: Kernel = (inputs, ctx) => {
-  const x = input0(inputs, ctx);
+  const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
   if (k === 'bool') throw badType(ctx, x, 'a numeric type');
   if (x.dtype === DType.float16) throw float16Unsupported(ctx);

@@ -4,10 +4,12 @@ import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { roundHalfEven } from '../math/index.js';
 import { ops as convOps } from './conv.js';
 import { ops, _internal } from './vision.js';
+import { makeCtx, throwsCode, sameValues, unravel } from './testing.js';
+import { rng } from '../../../test/fixtures/models.js';
+import { prod } from './util.js';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -22,25 +24,12 @@ function ctx(opType: string, attrs: Attrs = {}, opset = 22): KernelContext {
     else if (typeof v === 'object') m.set(k, { kind: 'float', value: v.float });
     else m.set(k, { kind: 'int', value: v });
   }
-  return new KernelContext({ index: 0, name: '', opType, domain: '', inputs: [], outputs: ['y'], attrs: m }, opset, 2 ** 31);
+  return makeCtx(opType, m, opset);
 }
 
 function run(op: string, inputs: (Tensor | undefined)[], attrs: Attrs = {}, opset = 22): Tensor[] {
   return ops[op]!(inputs, ctx(op, attrs, opset));
 }
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
 function randF(r: () => number, dtype: 1 | 11, shape: number[], lo = -2, hi = 2): Tensor {
   const n = prod(shape);
@@ -52,26 +41,6 @@ function randF(r: () => number, dtype: 1 | 11, shape: number[], lo = -2, hi = 2)
 const f32 = (shape: number[], v: number[]) => new Tensor(DType.float32, shape, Float32Array.from(v));
 const i64 = (shape: number[], v: number[]) => new Tensor(DType.int64, shape, BigInt64Array.from(v.map((x) => BigInt(x))));
 
-function sameBits(got: Tensor, want: ArrayLike<number>, msg: string): void {
-  const x = got.data as Float32Array | Float64Array;
-  assert.equal(x.length, want.length, `${msg}: length`);
-  for (let i = 0; i < x.length; i++) {
-    if (!Object.is(x[i], want[i])) assert.fail(`${msg}: element ${i}: got ${x[i]}, want ${want[i]}`);
-  }
-}
-
-function assertCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-
-function unravel(i: number, shape: readonly number[]): number[] {
-  const r = new Array<number>(shape.length);
-  for (let j = shape.length - 1; j >= 0; j--) {
-    r[j] = i % shape[j]!;
-    i = Math.floor(i / shape[j]!);
-  }
-  return r;
-}
 
 // ---------------------------------------------------------------------------
 // GridSample: straightforward recursive re-computation of the canonical order
@@ -189,7 +158,7 @@ for (const dt of [DType.float32, DType.float64] as const) {
             const G = randF(r, dt, [...gs], -1.8, 1.8);
             const [Y] = run('GridSample', [X, G], { mode, padding_mode: pad, align_corners: align });
             assert.deepEqual([...Y!.shape], [xs[0], xs[1], ...gs.slice(1, -1)]);
-            sameBits(Y!, refGridSample(X, G, mode, pad, align === 1), `${mode}/${pad}/${align} ${xs}`);
+            sameValues(Y!, refGridSample(X, G, mode, pad, align === 1), `${mode}/${pad}/${align} ${xs}`);
           }
         });
       }
@@ -204,11 +173,11 @@ test('GridSample: opset-16 mode names and default bilinear', () => {
   const [a] = run('GridSample', [X, G], {}, 16);
   const [b] = run('GridSample', [X, G], { mode: 'bilinear' }, 16);
   const [c] = run('GridSample', [X, G], { mode: 'linear' }, 20);
-  sameBits(a!, c!.data as Float32Array, 'default 16');
-  sameBits(b!, c!.data as Float32Array, 'bilinear');
+  sameValues(a!, c!.data as Float32Array, 'default 16');
+  sameValues(b!, c!.data as Float32Array, 'bilinear');
   const [d] = run('GridSample', [X, G], { mode: 'bicubic' }, 16);
   const [e] = run('GridSample', [X, G], { mode: 'cubic' }, 20);
-  sameBits(d!, e!.data as Float32Array, 'bicubic');
+  sameValues(d!, e!.data as Float32Array, 'bicubic');
 });
 
 test('GridSample: exact corners, NaN and infinite grid values', () => {
@@ -280,14 +249,14 @@ test('GridSample: empty output, invalid inputs and unsupported dtypes', () => {
   const X = f32([1, 1, 2, 2], [1, 2, 3, 4]);
   const [e] = run('GridSample', [X, new Tensor(DType.float32, [1, 0, 3, 2], new Float32Array(0))]);
   assert.deepEqual([...e!.shape], [1, 1, 0, 3]);
-  assertCode(() => run('GridSample', [X, f32([1, 1, 1, 3], [0, 0, 0])]), 'INVALID_ARGUMENT');
-  assertCode(() => run('GridSample', [X, f32([2, 1, 1, 2], [0, 0, 0, 0])]), 'INVALID_ARGUMENT');
-  assertCode(() => run('GridSample', [X, f32([1, 1, 1, 2], [0, 0])], { mode: 'area' }), 'INVALID_ARGUMENT');
-  assertCode(() => run('GridSample', [X, f32([1, 1, 1, 2], [0, 0])], { padding_mode: 'wrap' }), 'INVALID_ARGUMENT');
-  assertCode(() => run('GridSample', [X, i64([1, 1, 1, 2], [0, 0])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('GridSample', [X, f32([1, 1, 1, 3], [0, 0, 0])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('GridSample', [X, f32([2, 1, 1, 2], [0, 0, 0, 0])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('GridSample', [X, f32([1, 1, 1, 2], [0, 0])], { mode: 'area' }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('GridSample', [X, f32([1, 1, 1, 2], [0, 0])], { padding_mode: 'wrap' }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('GridSample', [X, i64([1, 1, 1, 2], [0, 0])]), 'INVALID_ARGUMENT');
   const Xh = new Tensor(DType.float16, [1, 1, 1, 1], Uint16Array.from([0x3c00]));
-  assertCode(() => run('GridSample', [Xh, f32([1, 1, 1, 2], [0, 0])]), 'UNSUPPORTED_FEATURE');
-  assertCode(() => run('GridSample', [new Tensor(DType.float32, [1, 1, 0, 2], new Float32Array(0)), f32([1, 1, 1, 2], [0, 0])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('GridSample', [Xh, f32([1, 1, 1, 2], [0, 0])]), 'UNSUPPORTED_FEATURE');
+  throwsCode(() => run('GridSample', [new Tensor(DType.float32, [1, 1, 0, 2], new Float32Array(0)), f32([1, 1, 1, 2], [0, 0])]), 'INVALID_ARGUMENT');
 });
 
 // ---------------------------------------------------------------------------
@@ -324,9 +293,9 @@ test('AffineGrid 3-D: float64 evaluation rounded once to float32', () => {
 });
 
 test('AffineGrid: invalid shapes', () => {
-  assertCode(() => run('AffineGrid', [f32([1, 2, 3], [1, 0, 0, 0, 1, 0]), i64([5], [1, 1, 2, 2, 2])]), 'INVALID_ARGUMENT');
-  assertCode(() => run('AffineGrid', [f32([1, 2, 3], [1, 0, 0, 0, 1, 0]), i64([4], [2, 1, 2, 2])]), 'INVALID_ARGUMENT');
-  assertCode(() => run('AffineGrid', [f32([1, 2, 3], [1, 0, 0, 0, 1, 0]), i64([4], [1, 1, -2, 2])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('AffineGrid', [f32([1, 2, 3], [1, 0, 0, 0, 1, 0]), i64([5], [1, 1, 2, 2, 2])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('AffineGrid', [f32([1, 2, 3], [1, 0, 0, 0, 1, 0]), i64([4], [2, 1, 2, 2])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('AffineGrid', [f32([1, 2, 3], [1, 0, 0, 0, 1, 0]), i64([4], [1, 1, -2, 2])]), 'INVALID_ARGUMENT');
   const [e] = run('AffineGrid', [f32([1, 2, 3], [1, 0, 0, 0, 1, 0]), i64([4], [1, 1, 0, 2])]);
   assert.deepEqual([...e!.shape], [1, 0, 2, 2]);
 });
@@ -371,10 +340,10 @@ test('NonMaxSuppression: batches and classes order, invalid inputs', () => {
   const [y] = run('NonMaxSuppression', [b, s, i64([], [5]), f32([], [0.5])]);
   assert.deepEqual([...y!.shape], [6, 3]);
   assert.deepEqual([...(y!.data as BigInt64Array)].map(Number), [0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0]);
-  assertCode(() => run('NonMaxSuppression', [b, s, i64([], [5]), f32([], [1.5])]), 'INVALID_ARGUMENT');
-  assertCode(() => run('NonMaxSuppression', [b, s], { center_point_box: 2 }), 'INVALID_ARGUMENT');
-  assertCode(() => run('NonMaxSuppression', [b, f32([2, 2, 3], new Array(12).fill(0))]), 'INVALID_ARGUMENT');
-  assertCode(() => run('NonMaxSuppression', [f32([2, 2, 3], new Array(12).fill(0)), s]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('NonMaxSuppression', [b, s, i64([], [5]), f32([], [1.5])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('NonMaxSuppression', [b, s], { center_point_box: 2 }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('NonMaxSuppression', [b, f32([2, 2, 3], new Array(12).fill(0))]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('NonMaxSuppression', [f32([2, 2, 3], new Array(12).fill(0)), s]), 'INVALID_ARGUMENT');
 });
 
 // ---------------------------------------------------------------------------
@@ -449,7 +418,7 @@ test('RoiAlign f32: bit-identical to the canonical re-computation', () => {
       coordinate_transformation_mode: half ? 'half_pixel' : 'output_half_pixel', mode, sampling_ratio: sr, output_height: oh, output_width: ow, spatial_scale: { float: scale },
     });
     assert.deepEqual([...y!.shape], [5, 3, oh, ow]);
-    sameBits(y!, refRoiAlign(X, rois, bidx, oh, ow, sr, scale, half, mode), `half=${half} ${mode} sr=${sr} ${oh}x${ow}`);
+    sameValues(y!, refRoiAlign(X, rois, bidx, oh, ow, sr, scale, half, mode), `half=${half} ${mode} sr=${sr} ${oh}x${ow}`);
   }
 });
 
@@ -460,13 +429,13 @@ test('RoiAlign: opset 10 defaults to output_half_pixel; invalid inputs', () => {
   const b = i64([1], [0]);
   const [a] = run('RoiAlign', [X, rois, b], { output_height: 2, output_width: 2 }, 10);
   const [c] = run('RoiAlign', [X, rois, b], { output_height: 2, output_width: 2, coordinate_transformation_mode: 'output_half_pixel' }, 16);
-  sameBits(a!, c!.data as Float32Array, 'opset10');
-  assertCode(() => run('RoiAlign', [X, rois, i64([1], [1])]), 'INVALID_ARGUMENT');
-  assertCode(() => run('RoiAlign', [X, rois, i64([1], [-1])]), 'INVALID_ARGUMENT');
-  assertCode(() => run('RoiAlign', [X, f32([1, 5], [0, 0, 0, 1, 1]), b]), 'INVALID_ARGUMENT');
-  assertCode(() => run('RoiAlign', [X, rois, b], { mode: 'sum' }), 'INVALID_ARGUMENT');
-  assertCode(() => run('RoiAlign', [X, rois, b], { output_height: 0 }), 'INVALID_ARGUMENT');
-  assertCode(() => run('RoiAlign', [X, rois, b], { sampling_ratio: -1 }), 'INVALID_ARGUMENT');
+  sameValues(a!, c!.data as Float32Array, 'opset10');
+  throwsCode(() => run('RoiAlign', [X, rois, i64([1], [1])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('RoiAlign', [X, rois, i64([1], [-1])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('RoiAlign', [X, f32([1, 5], [0, 0, 0, 1, 1]), b]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('RoiAlign', [X, rois, b], { mode: 'sum' }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('RoiAlign', [X, rois, b], { output_height: 0 }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('RoiAlign', [X, rois, b], { sampling_ratio: -1 }), 'INVALID_ARGUMENT');
   // NaN roi: no samples or out-of-range samples, never a crash
   const [n] = run('RoiAlign', [X, f32([1, 4], [NaN, 0, 1, 1]), b], { sampling_ratio: 2 });
   assert.equal((n!.data as Float32Array).length, 1);
@@ -495,7 +464,7 @@ test('DeformConv with zero offsets and no mask equals Conv bit for bit', () => {
     const off = new Tensor(DType.float32, offShape, new Float32Array(prod(offShape)));
     const [yd] = run('DeformConv', [X, W, off, B], attrs);
     assert.deepEqual([...yd!.shape], [...yc!.shape]);
-    sameBits(yd!, yc!.data as Float32Array, `${xs}`);
+    sameValues(yd!, yc!.data as Float32Array, `${xs}`);
   }
 });
 
@@ -520,11 +489,11 @@ test('DeformConv: invalid shapes', () => {
   const X = f32([1, 2, 3, 3], new Array(18).fill(1));
   const W = f32([1, 2, 2, 2], new Array(8).fill(1));
   const off = f32([1, 8, 2, 2], new Array(32).fill(0));
-  assertCode(() => run('DeformConv', [X, W, f32([1, 8, 3, 3], new Array(72).fill(0))]), 'INVALID_ARGUMENT');
-  assertCode(() => run('DeformConv', [X, W, off], { offset_group: 2 }), 'INVALID_ARGUMENT');
-  assertCode(() => run('DeformConv', [X, W, off], { group: 2 }), 'INVALID_ARGUMENT');
-  assertCode(() => run('DeformConv', [X, W, off], { kernel_shape: [3, 3] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('DeformConv', [X, W, off, undefined, f32([1, 2, 2, 2], new Array(8).fill(1))]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('DeformConv', [X, W, f32([1, 8, 3, 3], new Array(72).fill(0))]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('DeformConv', [X, W, off], { offset_group: 2 }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('DeformConv', [X, W, off], { group: 2 }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('DeformConv', [X, W, off], { kernel_shape: [3, 3] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('DeformConv', [X, W, off, undefined, f32([1, 2, 2, 2], new Array(8).fill(1))]), 'INVALID_ARGUMENT');
   const [y] = run('DeformConv', [X, W, off]);
   assert.deepEqual([...(y!.data as Float32Array)], [8, 8, 8, 8]);
 });
@@ -544,7 +513,7 @@ test('MaxRoiPool: bins, rounding and clamping', () => {
   assert.equal(_internal.roundHalfAway(-2.5), -3);
   assert.equal(_internal.roundHalfAway(2.5), 3);
   assert.equal(_internal.roundHalfAway(-2.4), -2);
-  assertCode(() => run('MaxRoiPool', [X, f32([1, 5], [1, 0, 0, 1, 1])], { pooled_shape: [1, 1] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('MaxRoiPool', [X, f32([1, 5], [0, NaN, 0, 1, 1])], { pooled_shape: [1, 1] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('MaxRoiPool', [X, f32([1, 5], [0, 0, 0, 1, 1])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxRoiPool', [X, f32([1, 5], [1, 0, 0, 1, 1])], { pooled_shape: [1, 1] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxRoiPool', [X, f32([1, 5], [0, NaN, 0, 1, 1])], { pooled_shape: [1, 1] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxRoiPool', [X, f32([1, 5], [0, 0, 0, 1, 1])]), 'INVALID_ARGUMENT');
 });

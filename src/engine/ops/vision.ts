@@ -12,25 +12,12 @@ import { DType, dtypeKind, dtypeName } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { castTensor } from './cast.js';
 import { readPads, readPerAxis } from './conv.js';
+import { intsOf, need, prod, shapeStr } from './util.js';
 
 type FloatArray = Float32Array | Float64Array;
 
 const fr = Math.fround;
 const id = (v: number): number => v;
-
-const prod = (a: readonly number[], from = 0, to = a.length): number => {
-  let p = 1;
-  for (let i = from; i < to; i++) p *= a[i]!;
-  return p;
-};
-
-const fmt = (s: readonly number[]): string => `[${s.join(',')}]`;
-
-function need(inputs: (Tensor | undefined)[], i: number, ctx: KernelContext, name: string): Tensor {
-  const t = inputs[i];
-  if (!t) throw ctx.error(`missing required input ${i} (${name})`, { input: i });
-  return t;
-}
 
 /** true for float32, false for float64; float16 unsupported; anything else invalid. */
 function floatKind(ctx: KernelContext, t: Tensor, what: string): boolean {
@@ -40,16 +27,6 @@ function floatKind(ctx: KernelContext, t: Tensor, what: string): boolean {
   throw ctx.error(`${what} must be a float tensor, got ${dtypeName(t.dtype)}`);
 }
 
-/** Elements of an integer tensor as numbers (int64 exact up to 2^53). */
-function intValues(ctx: KernelContext, t: Tensor, what: string): number[] {
-  const k = dtypeKind(t.dtype);
-  if (k !== 'int' && k !== 'bigint') throw ctx.error(`${what} must be an integer (int64) tensor, got ${dtypeName(t.dtype)}`);
-  const d = t.data;
-  const out = new Array<number>(t.size);
-  for (let i = 0; i < t.size; i++) out[i] = Number(d[i]!);
-  return out;
-}
-
 /** A scalar (or one-element) float tensor's value, undefined when the tensor is empty. */
 function floatScalar(ctx: KernelContext, t: Tensor, what: string): number | undefined {
   if (t.dtype !== DType.float32 && t.dtype !== DType.float64) {
@@ -57,7 +34,7 @@ function floatScalar(ctx: KernelContext, t: Tensor, what: string): number | unde
     throw ctx.error(`${what} must be a float tensor, got ${dtypeName(t.dtype)}`);
   }
   if (t.size === 0) return undefined;
-  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape ${fmt(t.shape)}`);
+  if (t.size !== 1) throw ctx.error(`${what} must be a scalar, got shape ${shapeStr(t.shape)}`);
   return t.data[0] as number;
 }
 
@@ -300,10 +277,10 @@ const GridSample: Kernel = (inputs, ctx) => {
   if (pad < 0) throw ctx.error(`invalid padding_mode '${padAttr}'`, { attribute: 'padding_mode' });
   const align = ctx.int('align_corners', 0) !== 0;
 
-  if (x.rank < 3) throw ctx.error(`input X must have rank >= 3 ([N, C, spatial...]), got ${fmt(x.shape)}`);
+  if (x.rank < 3) throw ctx.error(`input X must have rank >= 3 ([N, C, spatial...]), got ${shapeStr(x.shape)}`);
   const r = x.rank - 2;
   if (grid.rank !== x.rank || grid.shape[0] !== x.shape[0] || grid.shape[r + 1] !== r) {
-    throw ctx.error(`grid must have shape [N, out spatial..., ${r}] with N = ${x.shape[0]}, got ${fmt(grid.shape)} for X ${fmt(x.shape)}`);
+    throw ctx.error(`grid must have shape [N, out spatial..., ${r}] with N = ${x.shape[0]}, got ${shapeStr(grid.shape)} for X ${shapeStr(x.shape)}`);
   }
   const gf32 = floatKind(ctx, grid, 'grid');
   const fg = gf32 ? fr : id;
@@ -321,7 +298,7 @@ const GridSample: Kernel = (inputs, ctx) => {
   if (mode !== 'nearest' && x.dtype === DType.float16) throw ctx.unsupported('float16 compute is not supported', { dtype: 'float16' });
   const y = ctx.alloc(x.dtype, yShape);
   if (y.size === 0) return [y];
-  if (S === 0) throw ctx.error(`input X has an empty spatial axis ${fmt(x.shape)} but the output is not empty`);
+  if (S === 0) throw ctx.error(`input X has an empty spatial axis ${shapeStr(x.shape)} but the output is not empty`);
   if (S >= 2147483648) throw ctx.unsupported('GridSample input planes of 2^31 or more elements are not supported');
 
   const cf32 = x.dtype === DType.float32; // compute precision of the interpolation
@@ -429,15 +406,15 @@ const AffineGrid: Kernel = (inputs, ctx) => {
   const sizeT = need(inputs, 1, ctx, 'size');
   const align = ctx.int('align_corners', 0) !== 0;
   const f32 = floatKind(ctx, theta, 'theta');
-  if (sizeT.rank !== 1) throw ctx.error(`size must be a 1-D tensor, got shape ${fmt(sizeT.shape)}`);
-  const size = intValues(ctx, sizeT, 'size');
+  if (sizeT.rank !== 1) throw ctx.error(`size must be a 1-D tensor, got shape ${shapeStr(sizeT.shape)}`);
+  const size = intsOf(sizeT, ctx, 'size', false);
   if (size.length !== 4 && size.length !== 5) throw ctx.error(`size must have 4 (2-D) or 5 (3-D) entries, got ${size.length}`);
   for (const v of size) if (!Number.isSafeInteger(v) || v < 0) throw ctx.error(`size has invalid entry ${v}`);
   const is3 = size.length === 5;
   const nd = is3 ? 3 : 2;
   const N = size[0]!;
   if (theta.rank !== 3 || theta.shape[0] !== N || theta.shape[1] !== nd || theta.shape[2] !== nd + 1) {
-    throw ctx.error(`theta must have shape [${N}, ${nd}, ${nd + 1}] for size ${fmt(size)}, got ${fmt(theta.shape)}`);
+    throw ctx.error(`theta must have shape [${N}, ${nd}, ${nd + 1}] for size ${shapeStr(size)}, got ${shapeStr(theta.shape)}`);
   }
   const sp = size.slice(2); // [H, W] or [D, H, W]
   const out = ctx.alloc(theta.dtype, [N, ...sp, nd]);
@@ -521,19 +498,19 @@ const NonMaxSuppression: Kernel = (inputs, ctx) => {
   if (cpb !== 0 && cpb !== 1) throw ctx.error(`center_point_box must be 0 or 1, got ${cpb}`, { attribute: 'center_point_box' });
   const f32 = floatKind(ctx, boxesT, 'boxes');
   floatKind(ctx, scoresT, 'scores');
-  if (boxesT.rank !== 3 || boxesT.shape[2] !== 4) throw ctx.error(`boxes must have shape [num_batches, spatial_dimension, 4], got ${fmt(boxesT.shape)}`);
-  if (scoresT.rank !== 3) throw ctx.error(`scores must have shape [num_batches, num_classes, spatial_dimension], got ${fmt(scoresT.shape)}`);
+  if (boxesT.rank !== 3 || boxesT.shape[2] !== 4) throw ctx.error(`boxes must have shape [num_batches, spatial_dimension, 4], got ${shapeStr(boxesT.shape)}`);
+  if (scoresT.rank !== 3) throw ctx.error(`scores must have shape [num_batches, num_classes, spatial_dimension], got ${shapeStr(scoresT.shape)}`);
   const B = boxesT.shape[0]!;
   const S = boxesT.shape[1]!;
   const C = scoresT.shape[1]!;
   if (scoresT.shape[0] !== B || scoresT.shape[2] !== S) {
-    throw ctx.error(`scores shape ${fmt(scoresT.shape)} does not match boxes shape ${fmt(boxesT.shape)}`);
+    throw ctx.error(`scores shape ${shapeStr(scoresT.shape)} does not match boxes shape ${shapeStr(boxesT.shape)}`);
   }
   let maxOut = 0;
   const mT = inputs[2];
   if (mT && mT.size > 0) {
-    const v = intValues(ctx, mT, 'max_output_boxes_per_class');
-    if (v.length !== 1) throw ctx.error(`max_output_boxes_per_class must be a scalar, got shape ${fmt(mT.shape)}`);
+    const v = intsOf(mT, ctx, 'max_output_boxes_per_class', false);
+    if (v.length !== 1) throw ctx.error(`max_output_boxes_per_class must be a scalar, got shape ${shapeStr(mT.shape)}`);
     maxOut = Math.max(v[0]!, 0);
   }
   let iouThr = 0;
@@ -690,11 +667,11 @@ const RoiAlign: Kernel = (inputs, ctx) => {
   const f = f32 ? fr : id;
   const scale = f(ctx.float('spatial_scale', 1));
 
-  if (x.rank !== 4) throw ctx.error(`X must have shape [N, C, H, W], got ${fmt(x.shape)}`);
-  if (rois.rank !== 2 || rois.shape[1] !== 4) throw ctx.error(`rois must have shape [num_rois, 4], got ${fmt(rois.shape)}`);
+  if (x.rank !== 4) throw ctx.error(`X must have shape [N, C, H, W], got ${shapeStr(x.shape)}`);
+  if (rois.rank !== 2 || rois.shape[1] !== 4) throw ctx.error(`rois must have shape [num_rois, 4], got ${shapeStr(rois.shape)}`);
   const R = rois.shape[0]!;
-  if (bi.rank !== 1 || bi.shape[0] !== R) throw ctx.error(`batch_indices must have shape [${R}], got ${fmt(bi.shape)}`);
-  const bidx = intValues(ctx, bi, 'batch_indices');
+  if (bi.rank !== 1 || bi.shape[0] !== R) throw ctx.error(`batch_indices must have shape [${R}], got ${shapeStr(bi.shape)}`);
+  const bidx = intsOf(bi, ctx, 'batch_indices', false);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   for (let i = 0; i < R; i++) {
     const v = bidx[i]!;
@@ -702,7 +679,7 @@ const RoiAlign: Kernel = (inputs, ctx) => {
   }
   const y = ctx.alloc(x.dtype, [R, C, OH, OW]);
   if (y.size === 0) return [y];
-  if (H === 0 || W === 0) throw ctx.error(`X has an empty spatial axis ${fmt(x.shape)}`);
+  if (H === 0 || W === 0) throw ctx.error(`X has an empty spatial axis ${shapeStr(x.shape)}`);
 
   const xd = x.data as FloatArray;
   const rd = rois.data as FloatArray;
@@ -855,9 +832,9 @@ const DeformConv: Kernel = (inputs, ctx) => {
   for (const [t, nm] of [[w, 'W'], [offT, 'offset'], [bT, 'B'], [mT, 'mask']] as const) {
     if (t && t.dtype !== x.dtype) throw ctx.error(`${nm} must have the same type as X (${dtypeName(x.dtype)}), got ${dtypeName(t.dtype)}`);
   }
-  if (x.rank < 3) throw ctx.error(`X must have rank >= 3 ([N, C, spatial...]), got ${fmt(x.shape)}`);
+  if (x.rank < 3) throw ctx.error(`X must have rank >= 3 ([N, C, spatial...]), got ${shapeStr(x.shape)}`);
   const r = x.rank - 2;
-  if (w.rank !== x.rank) throw ctx.error(`W must have rank ${x.rank}, got ${fmt(w.shape)}`);
+  if (w.rank !== x.rank) throw ctx.error(`W must have rank ${x.rank}, got ${shapeStr(w.shape)}`);
   const N = x.shape[0]!;
   const C = x.shape[1]!;
   const OC = w.shape[0]!;
@@ -866,13 +843,13 @@ const DeformConv: Kernel = (inputs, ctx) => {
   if (!Number.isSafeInteger(group) || group < 1) throw ctx.error(`group must be >= 1, got ${group}`, { attribute: 'group' });
   if (!Number.isSafeInteger(og) || og < 1) throw ctx.error(`offset_group must be >= 1, got ${og}`, { attribute: 'offset_group' });
   if (w.shape[1]! * group !== C || OC % group !== 0) {
-    throw ctx.error(`W shape ${fmt(w.shape)} is inconsistent with X shape ${fmt(x.shape)} and group ${group}`);
+    throw ctx.error(`W shape ${shapeStr(w.shape)} is inconsistent with X shape ${shapeStr(x.shape)} and group ${group}`);
   }
   if (C % og !== 0) throw ctx.error(`input channels ${C} are not divisible by offset_group ${og}`);
   const ks = w.shape.slice(2);
   const ksAttr = ctx.ints('kernel_shape');
   if (ksAttr !== undefined && (ksAttr.length !== r || ksAttr.some((v, i) => v !== ks[i]))) {
-    throw ctx.error(`kernel_shape ${fmt(ksAttr)} does not match W's kernel ${fmt(ks)}`, { attribute: 'kernel_shape' });
+    throw ctx.error(`kernel_shape ${shapeStr(ksAttr)} does not match W's kernel ${shapeStr(ks)}`, { attribute: 'kernel_shape' });
   }
   const strides = readPerAxis(ctx, 'strides', r, 1, 1);
   const dil = readPerAxis(ctx, 'dilations', r, 1, 1);
@@ -886,12 +863,12 @@ const DeformConv: Kernel = (inputs, ctx) => {
   }
   const K = prod(ks);
   if (offT.rank !== x.rank || offT.shape[0] !== N || offT.shape[1] !== og * K * r || offT.shape.slice(2).some((v, i) => v !== outSp[i])) {
-    throw ctx.error(`offset must have shape ${fmt([N, og * K * r, ...outSp])}, got ${fmt(offT.shape)}`);
+    throw ctx.error(`offset must have shape ${shapeStr([N, og * K * r, ...outSp])}, got ${shapeStr(offT.shape)}`);
   }
   if (mT && (mT.rank !== x.rank || mT.shape[0] !== N || mT.shape[1] !== og * K || mT.shape.slice(2).some((v, i) => v !== outSp[i]))) {
-    throw ctx.error(`mask must have shape ${fmt([N, og * K, ...outSp])}, got ${fmt(mT.shape)}`);
+    throw ctx.error(`mask must have shape ${shapeStr([N, og * K, ...outSp])}, got ${shapeStr(mT.shape)}`);
   }
-  if (bT && (bT.rank !== 1 || bT.shape[0] !== OC)) throw ctx.error(`B must have shape [${OC}], got ${fmt(bT.shape)}`);
+  if (bT && (bT.rank !== 1 || bT.shape[0] !== OC)) throw ctx.error(`B must have shape [${OC}], got ${shapeStr(bT.shape)}`);
 
   const y = ctx.alloc(x.dtype, [N, OC, ...outSp]);
   if (y.size === 0) return [y];
@@ -1030,13 +1007,13 @@ const MaxRoiPool: Kernel = (inputs, ctx) => {
   const ps = ctx.ints('pooled_shape');
   if (!ps) throw ctx.error('missing required attribute pooled_shape', { attribute: 'pooled_shape' });
   if (ps.length !== 2 || !ps.every((v) => Number.isSafeInteger(v) && v >= 1)) {
-    throw ctx.error(`pooled_shape must be two positive ints, got ${fmt(ps)}`, { attribute: 'pooled_shape' });
+    throw ctx.error(`pooled_shape must be two positive ints, got ${shapeStr(ps)}`, { attribute: 'pooled_shape' });
   }
   const [PH, PW] = ps as [number, number];
   const f = f32 ? fr : id;
   const scale = f(ctx.float('spatial_scale', 1));
-  if (x.rank !== 4) throw ctx.error(`X must have shape [N, C, H, W], got ${fmt(x.shape)}`);
-  if (rois.rank !== 2 || rois.shape[1] !== 5) throw ctx.error(`rois must have shape [num_rois, 5], got ${fmt(rois.shape)}`);
+  if (x.rank !== 4) throw ctx.error(`X must have shape [N, C, H, W], got ${shapeStr(x.shape)}`);
+  if (rois.rank !== 2 || rois.shape[1] !== 5) throw ctx.error(`rois must have shape [num_rois, 5], got ${shapeStr(rois.shape)}`);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const R = rois.shape[0]!;
   const y = ctx.alloc(x.dtype, [R, C, PH, PW]);
