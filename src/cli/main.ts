@@ -6,19 +6,34 @@ import { runCommand } from './commands/run.js';
 import { opsCommand } from './commands/ops.js';
 import { keyCommand } from './commands/key.js';
 import { verifyCommand } from './commands/verify.js';
+import { publishCommand } from './commands/publish.js';
+import { gcCommand, modelsCommand, pinCommand, unpinCommand } from './commands/models.js';
+import { modelCommand } from './commands/model.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 
 const program = new Command();
 program
   .name('verinfer')
   .description('Verifiable AI inference: a bit-exact ONNX engine, signed receipts and fraud proofs')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Root options (-V/--version) only before the subcommand, so `publish --version 1.2.0` reaches publish.
+  .enablePositionalOptions();
 
 program.addCommand(runCommand());
 program.addCommand(conformanceCommand());
 program.addCommand(opsCommand());
 program.addCommand(keyCommand());
 program.addCommand(verifyCommand());
+program.addCommand(publishCommand());
+program.addCommand(modelsCommand());
+program.addCommand(modelCommand());
+program.addCommand(exportCommand());
+program.addCommand(importCommand());
+program.addCommand(pinCommand());
+program.addCommand(unpinCommand());
+program.addCommand(gcCommand());
 
 /** Typed errors become one clear line (or one JSON object) and exit code 1; never a stack trace. */
 function reportError(e: unknown, json: boolean): never {
