@@ -84,7 +84,7 @@ async function fraudProofCost(m: FixtureModel, session: Session, cid: { cid: str
   const out = await challengeReceipt({ receipt, modelBytes: m.bytes, inputs: m.feeds, respond: traceResponder(r.trace!.leaves), session });
   if (out.verdict?.code !== 'NODE_OUTPUT_WRONG') throw new Error(`fraud proof not accepted: ${out.reason}`);
   const bytes = JSON.stringify(out.fraudProof).length;
-  const verifyMs = await time(() => verifyFraudProof(out.fraudProof, m.bytes, { session }), 3, 500);
+  const verifyMs = await time(() => verifyFraudProof(out.fraudProof, m.bytes, { session, modelDigest: cid.digest }), 3, 500);
   return { node: middle, rounds: out.rounds, bytes, verifyMs };
 }
 

@@ -103,6 +103,8 @@ class Reject extends Error {
 export interface VerifyFraudOptions {
   /** A session for the model, if the caller has one already (saves decoding). */
   session?: Session;
+  /** The model's CID digest, if the caller computed it from these bytes already (saves hashing). */
+  modelDigest?: Uint8Array;
 }
 
 /** Decides a fraud proof by executing at most one operator. Never throws for a bad proof. */
@@ -130,7 +132,7 @@ export async function verifyFraudProof(proof: unknown, modelBytes: Uint8Array, o
       throw new Reject('BAD_SIGNATURE', `receipt is signed by ${signer}, not by its executor ${msg.executor}`);
     }
     executor = signer;
-    const { digest } = await modelCid(modelBytes);
+    const digest = opts.modelDigest ?? (await modelCid(modelBytes)).digest;
     if (!eq(digest, fromHex(msg.model, 'model', 32))) throw new Reject('WRONG_MODEL', 'the model bytes are not the receipt\'s model');
     const session = opts.session ?? createSession(modelBytes);
     const nodes = session.model.graph.nodes;
