@@ -5,7 +5,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { DType, type TensorData } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { VerinferError } from '../../errors.js';
-import { gemmF32Js, gemmF32Wasm, ops } from './matmul.js';
+import { gemmF32, gemmF32Js, gemmF32Wasm, ops } from './matmul.js';
 
 function ctx(opType: string, attrs: Record<string, AttrValue> = {}, opset = 17): KernelContext {
   return new KernelContext(
@@ -110,6 +110,10 @@ describe('MatMul float32: bit-exact against a plain canonical triple loop', () =
     [[2, 4, 5], [5]],
     [[1, 3], [3, 5]],
     [[13, 1], [1, 6]],
+    [[64, 64], [64, 64]], // the WebAssembly path (above the dispatch threshold)
+    [[127, 65], [65, 33]],
+    [[3, 1, 37, 21], [2, 21, 19]], // batch broadcast on the WebAssembly path
+    [[2, 9, 70], [70]],
   ];
   for (const [sa, sb] of cases) {
     it(`[${sa}] x [${sb}]`, () => {
@@ -151,39 +155,99 @@ describe('float32 kernels: JS and WebAssembly SIMD give the canonical bits', () 
     }
     return C;
   }
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 33, 9], [4, 8, 4], [5, 4, 3], [9, 3, 13], [2, 70, 6], [33, 17, 65]];
+  /** Every element equal by Object.is; NaN payloads are not canonical (the tensor encoding collapses them). */
+  function sameFloats(got: Float32Array, want: Float32Array, what: string) {
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) {
+      if (!(Number.isNaN(want[i]) && Number.isNaN(got[i])) && !Object.is(got[i], want[i])) {
+        assert.fail(`${what} element ${i}: ${got[i]} vs ${want[i]}`);
+      }
+    }
+  }
+  /** JS kernel, WebAssembly kernel and the dispatcher against the plain loop. */
+  function checkAll(A: Float32Array, B: Float32Array, M: number, K: number, N: number) {
+    const want = refPlain(A, B, M, K, N);
+    const cj = new Float32Array(M * N);
+    gemmF32Js(A, 0, B, 0, cj, 0, M, K, N);
+    assertBitsEqual(new Tensor(DType.float32, [M, N], cj), { shape: [M, N], data: want });
+    const cw = new Float32Array(M * N);
+    assert.ok(gemmF32Wasm(A, 0, B, 0, cw, 0, M, K, N), 'WebAssembly SIMD is available in Node 20');
+    sameFloats(cw, want, `wasm ${M}x${K}x${N}`);
+    const cd = new Float32Array(M * N);
+    gemmF32(A, 0, B, 0, cd, 0, M, K, N);
+    sameFloats(cd, want, `gemmF32 ${M}x${K}x${N}`);
+  }
+  const sp = [1e-40, -1e-40, -0, 0, 3e38, -3e38, Infinity, -Infinity, NaN, 1.4e-45, 1e-20, 1e-25];
+  function withSpecials(M: number, K: number, N: number, r: () => number, count = 6) {
+    const A = randF32([M, K], r).data as Float32Array;
+    const B = randF32([K, N], r).data as Float32Array;
+    for (let t = 0; t < Math.min(count, A.length); t++) A[Math.floor(r() * A.length)] = sp[Math.floor(r() * sp.length)]!;
+    for (let t = 0; t < Math.min(count, B.length); t++) B[Math.floor(r() * B.length)] = sp[Math.floor(r() * sp.length)]!;
+    return { A, B };
+  }
+  // tile edges of the WebAssembly kernel: rows in blocks of 4 (+ single rows), columns in panels of 8
+  const shapes: [number, number, number][] = [
+    [1, 1, 1], [3, 5, 7], [17, 33, 9], [4, 8, 4], [5, 4, 3], [9, 3, 13], [2, 70, 6], [33, 17, 65],
+    [64, 64, 64], [127, 65, 33], [4, 1, 8], [8, 2, 16], [7, 9, 15], [5, 3, 17], [1, 300, 1], [6, 1, 9], [3, 0, 5], [0, 4, 3],
+  ];
   for (const [M, K, N] of shapes) {
     it(`${M}x${K}x${N} with specials (subnormals, -0, Inf, NaN, overflow)`, () => {
       const r = rng(M * 31 + K * 7 + N);
-      const A = randF32([M, K], r).data as Float32Array;
-      const B = randF32([K, N], r).data as Float32Array;
-      const sp = [1e-40, -0, 3e38, -3e38, Infinity, NaN, 1.4e-45, 1e-20, 1e-25];
-      for (let t = 0; t < Math.min(6, A.length); t++) A[Math.floor(r() * A.length)] = sp[Math.floor(r() * sp.length)]!;
-      for (let t = 0; t < Math.min(6, B.length); t++) B[Math.floor(r() * B.length)] = sp[Math.floor(r() * sp.length)]!;
-      const want = refPlain(A, B, M, K, N);
-      const cj = new Float32Array(M * N);
-      gemmF32Js(A, 0, B, 0, cj, 0, M, K, N);
-      assertBitsEqual(new Tensor(DType.float32, [M, N], cj), { shape: [M, N], data: want });
-      const cw = new Float32Array(M * N);
-      assert.ok(gemmF32Wasm(A, 0, B, 0, cw, 0, M, K, N), 'WebAssembly SIMD is available in Node 20');
-      for (let i = 0; i < want.length; i++) {
-        // NaN bit patterns are not canonical (the tensor encoding canonicalises them)
-        if (!(Number.isNaN(want[i]) && Number.isNaN(cw[i]))) assert.ok(Object.is(cw[i], want[i]), `wasm element ${i}: ${cw[i]} vs ${want[i]}`);
-      }
+      const { A, B } = withSpecials(M, K, N, r);
+      checkAll(A, B, M, K, N);
     });
   }
+  it('80 random shapes up to 40x70x40, with specials', () => {
+    const r = rng(2024);
+    for (let t = 0; t < 80; t++) {
+      const M = 1 + Math.floor(r() * 40), K = Math.floor(r() * 70), N = 1 + Math.floor(r() * 40);
+      const { A, B } = withSpecials(M, K, N, r, t % 4 === 0 ? 0 : 3);
+      checkAll(A, B, M, K, N);
+    }
+  });
+  it('sizes just below and above the dispatch threshold (512 multiply-adds)', () => {
+    const r = rng(77);
+    for (const [M, K, N] of [[7, 8, 9], [8, 8, 8], [1, 511, 1], [1, 512, 1], [2, 16, 16], [511, 1, 1]] as const) {
+      const { A, B } = withSpecials(M, K, N, r, 2);
+      checkAll(A, B, M, K, N);
+    }
+  });
+  it('a dot product of only -0 products is +0 on the WebAssembly path too', () => {
+    const M = 9, K = 5, N = 11;
+    const A = new Float32Array(M * K).fill(-1), B = new Float32Array(K * N).fill(0);
+    const C = new Float32Array(M * N);
+    assert.ok(gemmF32Wasm(A, 0, B, 0, C, 0, M, K, N));
+    assert.ok(C.every((v) => Object.is(v, 0)));
+  });
+  it('subnormal products and sums are kept (no flush to zero)', () => {
+    const M = 5, K = 7, N = 9;
+    const A = new Float32Array(M * K).fill(2 ** -70), B = new Float32Array(K * N).fill(2 ** -70);
+    A[3] = 1.5e-45;
+    B[10] = -1e-40;
+    checkAll(A, B, M, K, N);
+    const C = new Float32Array(M * N);
+    gemmF32Wasm(A, 0, B, 0, C, 0, M, K, N);
+    assert.ok(C[0]! > 0 && C[0]! < 2 ** -126, 'a subnormal result');
+  });
+  it('two jobs of different sizes in a row reuse the shared instance correctly', () => {
+    const r = rng(31);
+    const big = withSpecials(70, 90, 50, r, 0), small = withSpecials(3, 5, 7, r, 0);
+    checkAll(big.A, big.B, 70, 90, 50);
+    checkAll(small.A, small.B, 3, 5, 7);
+    checkAll(big.A, big.B, 70, 90, 50);
+  });
   it('offsets into larger buffers', () => {
     const r = rng(1234);
     const A = randF32([50], r).data as Float32Array, B = randF32([60], r).data as Float32Array;
     const want = refPlain(A.subarray(5, 5 + 12), B.subarray(7, 7 + 20), 3, 4, 5);
-    for (const f of [gemmF32Js, gemmF32Wasm]) {
+    for (const f of [gemmF32Js, gemmF32Wasm, gemmF32]) {
       const C = new Float32Array(40);
       f(A, 5, B, 7, C, 11, 3, 4, 5);
       assertBitsEqual(new Tensor(DType.float32, [15], C.subarray(11, 26)), { shape: [15], data: want });
       assert.ok(C.subarray(0, 11).every((v) => v === 0) && C.subarray(26).every((v) => v === 0));
     }
   });
-  it('timing: JS kernel 512x512x512 (logged)', () => {
+  it('timing: JS and WebAssembly kernels 512x512x512 (logged)', () => {
     const r = rng(6);
     const A = randF32([512, 512], r).data as Float32Array, B = randF32([512, 512], r).data as Float32Array;
     const C = new Float32Array(512 * 512);
@@ -194,7 +258,11 @@ describe('float32 kernels: JS and WebAssembly SIMD give the canonical bits', () 
     const ms = performance.now() - t0;
     console.log(`# gemmF32Js 512x512x512: ${ms.toFixed(1)} ms (${((2 * 512 ** 3) / ms / 1e6).toFixed(2)} GFLOP/s)`);
     const W = new Float32Array(512 * 512);
+    gemmF32Wasm(A, 0, B, 0, W, 0, 512, 512, 512); // warm-up (tier-up to optimised code)
+    const t1 = performance.now();
     gemmF32Wasm(A, 0, B, 0, W, 0, 512, 512, 512);
+    const msW = performance.now() - t1;
+    console.log(`# gemmF32Wasm 512x512x512: ${msW.toFixed(1)} ms (${((2 * 512 ** 3) / msW / 1e6).toFixed(2)} GFLOP/s)`);
     for (let i = 0; i < W.length; i++) if (!Object.is(W[i], C[i])) assert.fail(`element ${i} differs between JS and wasm`);
   });
 });

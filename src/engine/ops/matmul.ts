@@ -27,6 +27,8 @@ import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { broadcastStrides } from '../broadcast.js';
 import { DType, dtypeName, type TensorData } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { wasmBytes as gemmWasmBytes } from '../wasm/gemm.wasm.js';
+import { WasmKernelModule, align16, type KernelExports } from '../wasm/runtime.js';
 
 // ---------------------------------------------------------------------------
 // Core kernels: C[cOff + i*N + j] (+)= sum_k A[aOff + i*K + k] * B[bOff + k*N + j]
@@ -111,150 +113,30 @@ export function gemmF32Js(
 }
 
 // ---------------------------------------------------------------------------
-// WebAssembly SIMD float32 kernel (same canonical order, 4 output columns per lane group)
+// WebAssembly SIMD float32 kernel (same canonical order, 8 output columns x 4 rows per tile)
 // ---------------------------------------------------------------------------
 //
-// The module below is assembled by hand (420 bytes, no toolchain). Exported
-// `gemm(a, b, c, M, K, Np)` takes byte addresses of A (M x K), B (K x Np) and C (M x Np,
-// zero-filled), Np a multiple of 4, all float32 row-major. For each row i and each k
-// (increasing; blocks of 4 k's are applied one after the other), every C[i, j..j+3]
-// becomes f32x4.add(C, f32x4.mul(splat(A[i,k]), B[k, j..j+3])). WebAssembly f32x4.mul
-// and f32x4.add are IEEE-754 binary32 operations with round-to-nearest-even per lane
+// Source: ../wasm/gemm.wat (assembled by scripts/build-wasm.mjs into ../wasm/gemm.wasm.ts).
+// Exported `gemm(a, b, c, M, K, N, ws)` packs B once into 8-column panels, then computes
+// 4x8 register tiles of C with k increasing: every lane does acc = f32x4.add(acc,
+// f32x4.mul(splat(A[i,k]), B[k, j..])) starting from +0. WebAssembly f32x4.mul and
+// f32x4.add are IEEE-754 binary32 operations with round-to-nearest-even per lane
 // (subnormals kept; no fused multiply-add), so each lane performs exactly the canonical
 // steps acc = f32(acc + f32(a*b)) of its own output element. Only NaN bit patterns are
 // nondeterministic in WebAssembly, and canonical tensor encoding collapses every NaN to one.
 
-function wasmGemmBytes(): Uint8Array {
-  const uleb = (n: number): number[] => {
-    const o: number[] = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      o.push(b);
-    } while (n);
-    return o;
-  };
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const tee = (i: number) => [0x22, i];
-  const c32 = (v: number) => [0x41, v]; // small non-negative constants only (< 64)
-  const ADD = 0x6a, MUL = 0x6c, SHL = 0x74, GEU = 0x4f, GTU = 0x4b;
-  const f32load = (off: number) => [0x2a, 2, off];
-  const vload = [0xfd, 0x00, 4, 0];
-  const vstore = [0xfd, 0x0b, 4, 0];
-  const splat = [0xfd, 0x13];
-  const fadd = [0xfd, 0xe4, 0x01];
-  const fmul = [0xfd, 0xe6, 0x01];
-  const block = [0x02, 0x40], loop = [0x03, 0x40], end = [0x0b];
-  const brif = (d: number) => [0x0d, d];
-  const br = (d: number) => [0x0c, d];
-  // params a b c M K Np; i32 locals i rowA rowC k b0 j nb q p; v128 locals s0 s1 s2 s3
-  const a = 0, b = 1, c = 2, M = 3, K = 4, Np = 5;
-  const i = 6, rowA = 7, rowC = 8, k = 9, b0 = 10, j = 11, nb = 12, q = 13, p = 14;
-  const s0 = 15, s1 = 16, s2 = 17, s3 = 18;
-  // one vector step: C[p] = ((((C[p] + s0*B0) + s1*B1) + s2*B2) + s3*B3), rows of B nb bytes apart
-  const body = [
-    ...get(Np), ...c32(2), SHL, ...set(nb),
-    ...c32(0), ...set(i),
-    ...block, ...loop,
-      ...get(i), ...get(M), GEU, ...brif(1),
-      ...get(a), ...get(i), ...get(K), MUL, ...c32(2), SHL, ADD, ...set(rowA),
-      ...get(c), ...get(i), ...get(nb), MUL, ADD, ...set(rowC),
-      ...c32(0), ...set(k),
-      // k in blocks of 4
-      ...block, ...loop,
-        ...get(k), ...c32(4), ADD, ...get(K), GTU, ...brif(1),
-        ...get(rowA), ...get(k), ...c32(2), SHL, ADD, ...tee(q),
-        ...f32load(0), ...splat, ...set(s0),
-        ...get(q), ...f32load(4), ...splat, ...set(s1),
-        ...get(q), ...f32load(8), ...splat, ...set(s2),
-        ...get(q), ...f32load(12), ...splat, ...set(s3),
-        ...get(b), ...get(k), ...get(nb), MUL, ADD, ...set(b0),
-        ...c32(0), ...set(j),
-        ...block, ...loop,
-          ...get(j), ...get(nb), GEU, ...brif(1),
-          ...get(rowC), ...get(j), ADD, ...tee(p),
-          ...get(p), ...vload,
-          ...get(s0), ...get(b0), ...get(j), ADD, ...tee(q), ...vload, ...fmul, ...fadd,
-          ...get(s1), ...get(q), ...get(nb), ADD, ...tee(q), ...vload, ...fmul, ...fadd,
-          ...get(s2), ...get(q), ...get(nb), ADD, ...tee(q), ...vload, ...fmul, ...fadd,
-          ...get(s3), ...get(q), ...get(nb), ADD, ...vload, ...fmul, ...fadd,
-          ...vstore,
-          ...get(j), ...c32(16), ADD, ...set(j),
-          ...br(0),
-        ...end, ...end,
-        ...get(k), ...c32(4), ADD, ...set(k),
-        ...br(0),
-      ...end, ...end,
-      // remaining k one at a time
-      ...block, ...loop,
-        ...get(k), ...get(K), GEU, ...brif(1),
-        ...get(rowA), ...get(k), ...c32(2), SHL, ADD, ...f32load(0), ...splat, ...set(s0),
-        ...get(b), ...get(k), ...get(nb), MUL, ADD, ...set(b0),
-        ...c32(0), ...set(j),
-        ...block, ...loop,
-          ...get(j), ...get(nb), GEU, ...brif(1),
-          ...get(rowC), ...get(j), ADD, ...tee(p),
-          ...get(p), ...vload,
-          ...get(s0), ...get(b0), ...get(j), ADD, ...vload, ...fmul, ...fadd,
-          ...vstore,
-          ...get(j), ...c32(16), ADD, ...set(j),
-          ...br(0),
-        ...end, ...end,
-        ...get(k), ...c32(1), ADD, ...set(k),
-        ...br(0),
-      ...end, ...end,
-      ...get(i), ...c32(1), ADD, ...set(i),
-      ...br(0),
-    ...end, ...end,
-    ...end,
-  ];
-  const func = [2, 9, 0x7f, 4, 0x7b, ...body]; // locals: 9 x i32, 4 x v128
-  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
-  const name = (t: string) => [t.length, ...Array.from(t, (ch) => ch.charCodeAt(0))];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // type: (i32 x6) -> ()
-    ...section(3, [1, 0]), // one function of type 0
-    ...section(5, [1, 0, 1]), // memory: 1 page minimum, no maximum
-    ...section(7, [2, ...name('gemm'), 0, 0, ...name('mem'), 2, 0]),
-    ...section(10, [1, ...uleb(func.length), ...func]),
-  ]);
+interface GemmExports extends KernelExports {
+  gemm: (a: number, b: number, c: number, M: number, K: number, N: number, ws: number) => void;
 }
 
-interface WasmGemm {
-  gemm: (a: number, b: number, c: number, M: number, K: number, Np: number) => void;
-  mem: WebAssembly.Memory;
-}
-
-let wasmModule: WebAssembly.Module | null | undefined;
-let wasmShared: WasmGemm | undefined;
-
-function wasmInstance(fresh: boolean): WasmGemm | undefined {
-  if (wasmModule === undefined) {
-    try {
-      wasmModule = typeof WebAssembly === 'object' ? new WebAssembly.Module(wasmGemmBytes() as BufferSource) : null;
-    } catch {
-      wasmModule = null; // no WebAssembly SIMD here: the JS kernel is used
-    }
-  }
-  if (!wasmModule) return undefined;
-  if (!fresh && wasmShared) return wasmShared;
-  const inst = new WebAssembly.Instance(wasmModule, {}).exports as unknown as WasmGemm;
-  if (!fresh) wasmShared = inst;
-  return inst;
-}
-
-/** Jobs above this many bytes of wasm memory use a throw-away instance (memory never shrinks). */
-const WASM_SHARED_BYTES = 64 * 1024 * 1024;
-/** Jobs above this use the JS kernel. */
-const WASM_MAX_BYTES = 1024 * 1024 * 1024;
+const gemmModule = new WasmKernelModule<GemmExports>(gemmWasmBytes);
 
 /**
- * The WebAssembly SIMD float32 kernel: copies A, B (rows padded to a multiple of 4 with
- * zeros; the padding columns are computed and dropped) into wasm memory, runs, copies
- * C back. Returns false when WebAssembly SIMD is unavailable or the job is too large.
+ * The WebAssembly SIMD float32 kernel: copies A and B into wasm memory, runs (C rows
+ * padded to a multiple of 8 columns; the padding is computed from +0 columns of B and
+ * dropped), copies C back over C[cOff ..] (C's previous contents are ignored; callers
+ * pass it zero-filled, as for the JS kernel). Returns false when WebAssembly SIMD is
+ * unavailable or the job is too large.
  */
 export function gemmF32Wasm(
   A: Float32Array, aOff: number,
@@ -262,42 +144,25 @@ export function gemmF32Wasm(
   C: Float32Array, cOff: number,
   M: number, K: number, N: number,
 ): boolean {
-  const Np = (N + 3) & ~3;
-  const aBytes = (M * K * 4 + 15) & ~15;
-  const bPtr = aBytes;
-  const cPtr = bPtr + K * Np * 4;
-  const total = cPtr + M * Np * 4;
-  if (total > WASM_MAX_BYTES) return false;
-  const w = wasmInstance(total > WASM_SHARED_BYTES);
+  const Np = (N + 7) & ~7;
+  const bPtr = align16(M * K * 4);
+  const cPtr = bPtr + align16(K * N * 4);
+  const wsPtr = cPtr + M * Np * 4;
+  const total = wsPtr + K * Np * 4 + 16 * K;
+  const w = gemmModule.memory(total);
   if (!w) return false;
-  const have = w.mem.buffer.byteLength;
-  if (total > have) {
-    try {
-      w.mem.grow(Math.ceil((total - have) / 65536));
-    } catch {
-      return false; // out of memory for wasm: the JS kernel computes the same bits
-    }
-  }
   const v = new Float32Array(w.mem.buffer);
   v.set(A.subarray(aOff, aOff + M * K), 0);
-  const b4 = bPtr >> 2;
-  if (Np === N) v.set(B.subarray(bOff, bOff + K * N), b4);
-  else {
-    for (let k = 0; k < K; k++) {
-      v.set(B.subarray(bOff + k * N, bOff + k * N + N), b4 + k * Np);
-      v.fill(0, b4 + k * Np + N, b4 + (k + 1) * Np);
-    }
-  }
+  v.set(B.subarray(bOff, bOff + K * N), bPtr >> 2);
+  w.gemm(0, bPtr, cPtr, M, K, N, wsPtr);
   const c4 = cPtr >> 2;
-  v.fill(0, c4, c4 + M * Np);
-  w.gemm(0, bPtr, cPtr, M, K, Np);
   if (Np === N) C.set(v.subarray(c4, c4 + M * N), cOff);
   else for (let i = 0; i < M; i++) C.set(v.subarray(c4 + i * Np, c4 + i * Np + N), cOff + i * N);
   return true;
 }
 
 /** Below this many multiply-adds the JS kernel is used (both give identical bits). */
-const WASM_MIN_WORK = 2048;
+const WASM_MIN_WORK = 512;
 
 /** float32 product C = A·B (C zero-filled on entry), canonical order; WebAssembly SIMD when available. */
 export function gemmF32(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ops } from './unary.js';
+import { ops, reluF32Js } from './unary.js';
 import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
@@ -133,6 +133,33 @@ test('Relu: -0 -> +0, NaN propagates, signed integers, float16 bits', () => {
   const h = run('Relu', [new Tensor(DType.float16, [6], Uint16Array.from([0x3c00, 0xbc00, 0x8000, 0x7e00, 0xfe00, 0xfc00]))]);
   assert.deepEqual(Array.from(h.data as Uint16Array), [0x3c00, 0, 0, 0x7e00, 0xfe00, 0]);
   throwsCode(() => run('Relu', [new Tensor(DType.uint8, [1], Uint8Array.from([1]))]), 'INVALID_ARGUMENT');
+});
+
+test('Relu float32 above and below the WebAssembly threshold: the bits of the plain rule', () => {
+  // NaNs with payloads (quiet and signalling, both signs), ±0, ±Inf, subnormals, then random bit patterns
+  const special = [0x7fc00000, 0xffc00000, 0x7fc00001, 0xffc12345, 0x7f800001, 0xff800001, 0x7fa00000, 0x00000000, 0x80000000,
+    0x7f800000, 0xff800000, 0x00000001, 0x80000001, 0x007fffff, 0x807fffff, 0x3f800000, 0xbf800000];
+  let s = 12345;
+  for (const n of [5, 255, 256, 257, 1001, 4099]) {
+    const u = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      u[i] = i < special.length ? special[i]! : s;
+    }
+    const x = new Float32Array(u.buffer);
+    const y = run('Relu', [new Tensor(DType.float32, [n], x)]);
+    const want = new Float32Array(n);
+    reluF32Js(x, want);
+    const got = new Uint32Array((y.data as Float32Array).buffer, (y.data as Float32Array).byteOffset, n);
+    const exp = new Uint32Array(want.buffer);
+    for (let i = 0; i < n; i++) assert.equal(got[i], exp[i], `n=${n} element ${i} (input 0x${u[i]!.toString(16)})`);
+    // and the rule: positives and NaNs pass (NaN quieted), everything else is +0
+    for (let i = 0; i < n; i++) {
+      const b = u[i]!;
+      const nan = (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0;
+      assert.equal(got[i], nan ? (b | 0x400000) >>> 0 : b & 0x80000000 ? 0 : b);
+    }
+  }
 });
 
 test('Abs / Neg wrap on integer types', () => {

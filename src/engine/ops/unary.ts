@@ -53,6 +53,7 @@ import {
   tanh64,
 } from '../math/index.js';
 import { need } from './util.js';
+import { reluF32Wasm } from '../wasm/elementwise.js';
 
 const f = Math.fround;
 
@@ -162,6 +163,22 @@ const Abs: Kernel = (inputs, ctx) => {
 
 // Relu: y = x > 0 ? x : (x is NaN ? x : +0). Relu(-0) = +0 (np.maximum(x, 0)).
 // Signed integer types (opset 14+) use the same rule.
+// float32 tensors of RELU_WASM_MIN elements or more run the WebAssembly SIMD kernel
+// (../wasm/elementwise.wat: compares and bit masks), which stores the same bits as
+// reluF32Js, NaNs included; reluF32Js is the reference and the fallback.
+
+/** Below this many elements the JS loop is used (copying into wasm memory costs more). */
+const RELU_WASM_MIN = 256;
+
+/** The reference float32 Relu: b[i] = a[i] > 0 || isNaN(a[i]) ? a[i] : +0, i < a.length. */
+export function reluF32Js(a: F32, b: F32): void {
+  const n = a.length;
+  for (let i = 0; i < n; i++) {
+    const v = a[i]!;
+    b[i] = v > 0 || v !== v ? v : 0;
+  }
+}
+
 const Relu: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
@@ -169,11 +186,8 @@ const Relu: Kernel = (inputs, ctx) => {
   const y = ctx.alloc(x.dtype, x.shape);
   const n = x.size;
   if (x.dtype === DType.float32) {
-    const a = x.data as F32, b = y.data as F32;
-    for (let i = 0; i < n; i++) {
-      const v = a[i]!;
-      b[i] = v > 0 || v !== v ? v : 0;
-    }
+    const a = (x.data as F32).subarray(0, n), b = y.data as F32;
+    if (n < RELU_WASM_MIN || !reluF32Wasm(a, b)) reluF32Js(a, b);
   } else if (x.dtype === DType.float64) {
     const a = x.data as F64, b = y.data as F64;
     for (let i = 0; i < n; i++) {
