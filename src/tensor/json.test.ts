@@ -13,9 +13,10 @@ test('flat and nested forms give the same tensor', () => {
 });
 
 test('special values and 64-bit integers survive a round trip', () => {
-  const t = new Tensor(DType.float32, [3], Float32Array.from([NaN, Infinity, -Infinity]));
+  const t = new Tensor(DType.float32, [5], Float32Array.from([NaN, Infinity, -Infinity, -0, 0]));
   const j = tensorToJson(t);
-  assert.deepEqual(j.data, ['NaN', 'Infinity', '-Infinity']);
+  assert.deepEqual(j.data, ['NaN', 'Infinity', '-Infinity', '-0', 0]);
+  assert.ok(Object.is((tensorFromJson(JSON.parse(JSON.stringify(j)), undefined, 'x').data as Float32Array)[3], -0));
   assert.deepEqual(tensorToJson(tensorFromJson(j, undefined, 'x')), j);
   const big = new Tensor(DType.int64, [2], BigInt64Array.from([2n ** 62n, -5n]));
   assert.deepEqual(tensorToJson(big).data, ['4611686018427387904', -5]);

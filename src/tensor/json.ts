@@ -6,8 +6,10 @@ import { checkTensorBytes, DEFAULT_MAX_TENSOR_BYTES, Tensor } from './tensor.js'
 /**
  * The public JSON form of a tensor: {"dtype": "float32", "dims": [...], "data": [...]}
  * with `data` flat and row-major. Numbers that JSON cannot hold are strings:
- * "NaN", "Infinity", "-Infinity", "-0" is kept as the number -0 (JSON prints 0),
- * and 64-bit integers outside ±2^53 are decimal strings.
+ * "NaN", "Infinity", "-Infinity", "-0" (JSON would print a negative zero as 0,
+ * and -0 and +0 are different bytes), and 64-bit integers outside ±2^53 are
+ * decimal strings. The form is lossless: tensorFromJson(tensorToJson(t)) has
+ * the same canonical bytes as t.
  */
 export type JsonScalar = number | string | boolean;
 export interface TensorJson {
@@ -27,7 +29,7 @@ export function tensorToJson(t: Tensor): TensorJson {
     } else if (kind === 'bool') data[i] = v !== 0;
     else {
       const x = t.dtype === DType.float16 ? float16ToNumber(v as number) : (v as number);
-      data[i] = Number.isFinite(x) ? x : String(x);
+      data[i] = Object.is(x, -0) ? '-0' : Number.isFinite(x) ? x : String(x);
     }
   }
   return { dtype: dtypeName(t.dtype), dims: [...t.shape], data };
@@ -110,6 +112,7 @@ export function tensorFromJson(v: unknown, defaultDType: DType | undefined, wher
       let num: number;
       if (typeof x === 'number') num = x;
       else if (x === 'NaN' || x === 'Infinity' || x === '-Infinity') num = Number(x);
+      else if (x === '-0') num = -0;
       else throw bad();
       if (kind === 'int') {
         if (!Number.isInteger(num)) throw bad();
