@@ -25,6 +25,24 @@ export type ErrorCode =
   | 'RECEIPT_INVALID'
   | 'KEY_INVALID'
   | 'KEY_EXISTS'
+  // node daemon and its HTTP API (src/node)
+  | 'INTERNAL_ERROR'
+  | 'INVALID_REQUEST'
+  | 'NOT_FOUND'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BODY_TOO_LARGE'
+  | 'TOO_MANY_ELEMENTS'
+  | 'TOO_EXPENSIVE'
+  | 'NODE_BUSY'
+  | 'INFERENCE_TIMEOUT'
+  | 'SHUTTING_DOWN'
+  | 'MODE_UNSUPPORTED'
+  | 'RECEIPT_NOT_FOUND'
+  | 'DISPUTE_INVALID'
+  | 'ANNOUNCEMENT_INVALID'
+  | 'PEER_UNREACHABLE'
+  // verification modes (src/node/modes)
+  | 'QUORUM_UNAVAILABLE'
   // model store (src/store)
   | 'INVALID_CID'
   | 'BLOCK_NOT_FOUND'
@@ -36,7 +54,15 @@ export type ErrorCode =
   | 'CAR_INVALID'
   | 'PIN_IN_USE'
   | 'STORE_BUSY'
-  | 'STORE_IO';
+  | 'STORE_IO'
+  // model transfer (src/store/fetch.ts, gateway.ts)
+  | 'FETCH_FAILED'
+  // client SDK and devnet (src/client, src/devnet)
+  | 'NODE_UNREACHABLE'
+  | 'REQUEST_FAILED'
+  | 'RESULT_REJECTED'
+  | 'WAIT_TIMEOUT'
+  | 'DEVNET_FAILED';
 
 export class VerinferError extends Error {
   readonly code: ErrorCode;

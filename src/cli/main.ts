@@ -11,6 +11,8 @@ import { gcCommand, modelsCommand, pinCommand, unpinCommand } from './commands/m
 import { modelCommand } from './commands/model.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
+import { fetchCommand } from './commands/fetch.js';
+import { gatewayCommand } from './commands/gateway.js';
 
 const program = new Command();
 program
@@ -34,6 +36,8 @@ program.addCommand(importCommand());
 program.addCommand(pinCommand());
 program.addCommand(unpinCommand());
 program.addCommand(gcCommand());
+program.addCommand(fetchCommand());
+program.addCommand(gatewayCommand());
 
 /** Typed errors become one clear line (or one JSON object) and exit code 1; never a stack trace. */
 function reportError(e: unknown, json: boolean): never {
