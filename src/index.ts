@@ -6,3 +6,14 @@ export * from './engine/index.js';
 export { sha256, toHex } from './hash/sha256.js';
 export { merkleRoot, merkleRootOfLeafHashes, leafHash, nodeHash } from './hash/merkle.js';
 export * from './proof/index.js';
+export {
+  createClient,
+  ClientError,
+  type Client,
+  type ClientOptions,
+  type InferOptions,
+  type InferResult,
+  type Inputs,
+  type InputTensor,
+  type ReceiptRecordView,
+} from './client/index.js';

@@ -11,8 +11,13 @@ import { gcCommand, modelsCommand, pinCommand, unpinCommand } from './commands/m
 import { modelCommand } from './commands/model.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
+import { nodeCommand } from './commands/node.js';
 import { fetchCommand } from './commands/fetch.js';
 import { gatewayCommand } from './commands/gateway.js';
+import { inferCommand } from './commands/infer.js';
+import { receiptCommand } from './commands/receipt.js';
+import { peersCommand } from './commands/peers.js';
+import { devnetCommand } from './commands/devnet.js';
 
 const program = new Command();
 program
@@ -36,8 +41,13 @@ program.addCommand(importCommand());
 program.addCommand(pinCommand());
 program.addCommand(unpinCommand());
 program.addCommand(gcCommand());
+program.addCommand(nodeCommand());
 program.addCommand(fetchCommand());
 program.addCommand(gatewayCommand());
+program.addCommand(inferCommand());
+program.addCommand(receiptCommand());
+program.addCommand(peersCommand());
+program.addCommand(devnetCommand());
 
 /** Typed errors become one clear line (or one JSON object) and exit code 1; never a stack trace. */
 function reportError(e: unknown, json: boolean): never {

@@ -16,6 +16,7 @@ interface PublishCliOptions {
   key?: string;
   json?: boolean;
   dataDir?: string;
+  node?: string;
 }
 
 function readText(path: string, what: string): string {
@@ -81,7 +82,8 @@ export function publishCommand(): Command {
       .option('--license <license>', 'license, an SPDX identifier such as Apache-2.0')
       .option('--tag <tag>', 'a tag (repeatable, or comma-separated)', collect, [] as string[])
       .option('--key <file>', 'publisher key file (default: <data-dir>/key.json, created on first publish)')
-      .option('--json', 'print one JSON object {"cid", "name", "version", "created", "author", "report"}'),
+      .option('--json', 'print one JSON object {"cid", "name", "version", "created", "author", "report"}')
+      .option('--node <url>', 'publish to this node over HTTP (POST /v1/models; the node signs the metadata with its key) instead of the local store'),
   ).action(async (modelPath: string, o: PublishCliOptions) => {
     if (o.description !== undefined && o.descriptionFile !== undefined) {
       throw new VerinferError('INVALID_ARGUMENT', 'use either --description or --description-file, not both', { option: '--description-file' });
@@ -93,6 +95,14 @@ export function publishCommand(): Command {
       throw new VerinferError('INVALID_INPUT_FILE', `cannot read model ${modelPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: modelPath });
     }
     const description = o.descriptionFile !== undefined ? readText(o.descriptionFile, 'description') : (o.description ?? '');
+    if (o.node !== undefined) {
+      // Publishing to a node: a separate path; the node validates, stores and signs (its key, not --key).
+      if (o.key !== undefined) throw new VerinferError('INVALID_ARGUMENT', '--key is not used with --node: the node signs the metadata with its own key', { option: '--key' });
+      const { createClient } = await import('../../client/client.js');
+      const r = await createClient({ nodes: [o.node] }).publish(bytes, { name: o.name, version: o.version, description, task: o.task, license: o.license, tags: o.tag });
+      if (o.json) return json({ cid: r.cid, name: r.name, version: r.version, created: r.created, author: r.author, blocks: r.blocks, report: r.report, node: r.node });
+      return out(`${r.created ? 'published' : 'already published'} ${r.name}@${r.version} on ${r.node}\n  cid         ${r.cid}\n  author      ${r.author}\n`);
+    }
     const store = await openStore(o);
     const key = publisherKey(store, o.key, !!o.json);
     const delay = Number(process.env.VERINFER_TEST_BLOCK_DELAY_MS ?? 0);
