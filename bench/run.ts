@@ -8,6 +8,7 @@ import { createSession } from '../src/engine/session.js';
 import { benchModels, type FixtureModel } from '../test/fixtures/models.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import os from 'node:os';
+import { benchNetwork } from './network.js';
 import { privateKeyToAccount } from 'viem/accounts';
 import { modelCid } from '../src/hash/cid.js';
 import { SEMANTICS_VERSION, type Session } from '../src/engine/session.js';
@@ -105,7 +106,7 @@ async function bench(m: FixtureModel) {
 
 const results = [];
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, onnxruntime-node (1 thread)`);
-console.log('workload       engine ms     ORT ms    engine/ORT   +trace ms  +sign ms  receipt overhead');
+if (!only || only.split(',').some((o) => o !== 'network')) console.log('workload       engine ms     ORT ms    engine/ORT   +trace ms  +sign ms  receipt overhead');
 for (const m of benchModels()) {
   if (only && !only.split(',').includes(m.name)) continue;
   const r = await bench(m);
@@ -115,9 +116,17 @@ for (const m of benchModels()) {
       `${r.traceMs.toFixed(2).padStart(10)} ${r.signMs.toFixed(2).padStart(9)} ${r.receiptOverheadPct.toFixed(1).padStart(15)}%`,
   );
 }
-console.log('\nfraud proof (one bit flipped in the middle node)   proof bytes   rounds   verify ms   full re-execution ms');
+if (results.some((r) => r.fraud)) console.log('\nfraud proof (one bit flipped in the middle node)   proof bytes   rounds   verify ms   full re-execution ms');
 for (const r of results) {
   if (!r.fraud) continue;
   console.log(`${(r.name + ` (node ${r.fraud.node})`).padEnd(50)} ${String(r.fraud.bytes).padStart(11)} ${String(r.fraud.rounds).padStart(8)} ${r.fraud.verifyMs.toFixed(2).padStart(11)} ${r.engineMs.toFixed(2).padStart(22)}`);
 }
-if (json) console.log(JSON.stringify({ results }));
+let network: Awaited<ReturnType<typeof benchNetwork>> = [];
+if (!only || only.split(',').includes('network')) {
+  network = await benchNetwork();
+  console.log('\nend to end over HTTP (3 node processes on loopback)   latency ms   throughput req/s   engine direct ms');
+  for (const r of network) {
+    console.log(`${`${r.model}, ${r.mode}`.padEnd(52)} ${r.latencyMs.toFixed(2).padStart(12)} ${r.throughputRps.toFixed(1).padStart(18)} ${r.engineMs.toFixed(3).padStart(18)}`);
+  }
+}
+if (json) console.log(JSON.stringify({ results, network }));
