@@ -4,7 +4,7 @@ import type { Address } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import { VerinferError } from '../errors.js';
 // Key files are shared with the CLI (`verinfer key new`): same format, same checks.
-import { newKey, readKeyFile, writeKeyFile } from '../cli/keyfile.js';
+import { newKey, readKeyFile, writeKeyFile } from '../platform/keyfile.js';
 
 /** The node's Ethereum identity: it signs receipts, announcements and metadata of models published through it. */
 export interface NodeIdentity {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { newKey, readKeyFile, writeKeyFile } from '../keyfile.js';
+import { newKey, readKeyFile, writeKeyFile } from '../../platform/keyfile.js';
 
 /** `verinfer key new|show`: executor signing keys (secp256k1 / Ethereum accounts). */
 export function keyCommand(): Command {

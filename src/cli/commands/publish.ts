@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { VerinferError } from '../../errors.js';
 import type { ModelStore, PublishProgress } from '../../store/store.js';
-import { newKey, readKeyFile, writeKeyFile } from '../keyfile.js';
+import { newKey, readKeyFile, writeKeyFile } from '../../platform/keyfile.js';
 import { json, mib, openStore, out, withDataDir } from './models.js';
 
 interface PublishCliOptions {

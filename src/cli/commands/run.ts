@@ -7,7 +7,7 @@ import { createReceipt, DEFAULT_CHAIN_ID } from '../../proof/verify.js';
 import type { Receipt } from '../../proof/receipt.js';
 import { tensorDigest } from '../../tensor/canonical.js';
 import { readInputs, tensorToJson } from '../io.js';
-import { readKeyFile } from '../keyfile.js';
+import { readKeyFile } from '../../platform/keyfile.js';
 
 interface RunCliOptions {
   input?: string[];
