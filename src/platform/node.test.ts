@@ -11,3 +11,10 @@ test('native and portable SHA-256 agree on random inputs of many lengths and spl
     assert.deepEqual(nodeSha256([a.subarray(0, cut), a.subarray(cut)]), portableSha256([a]));
   }
 });
+
+test('native SHA-256 handles inputs larger than its scratch buffer and many parts', () => {
+  const big = crypto.getRandomValues(new Uint8Array(10_000));
+  assert.deepEqual(nodeSha256([big.subarray(0, 1), big.subarray(1)]), portableSha256([big]));
+  const parts = Array.from({ length: 9 }, (_, i) => big.subarray(i * 1000, (i + 1) * 1000));
+  assert.deepEqual(nodeSha256(parts), portableSha256([big.subarray(0, 9000)]));
+});
