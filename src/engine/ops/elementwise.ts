@@ -30,6 +30,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { castOps, floatToI32, floatToI64, floatToU32, floatToU64, toF16 } from './cast.js';
 import { pow64, powf } from '../math/index.js';
 import { need } from './util.js';
+import { binaryF32Wasm, type BinaryOpF32 } from '../wasm/elementwise.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type AnyArr = any;
@@ -346,6 +347,51 @@ function binary(ctx: KernelContext, a: Tensor, b: Tensor, outDtype: DType, run: 
   return out;
 }
 
+/**
+ * Outputs from which float32 Add/Sub/Mul/Div run in WebAssembly SIMD (../wasm/elementwise.wat).
+ * Below it the copies in and out of the wasm memory and the call cost more than the JS loop
+ * saves. Exported for tests (sizes either side of it).
+ */
+export const BINARY_F32_WASM_MIN = 256;
+
+/**
+ * float32 Add/Sub/Mul/Div. When the collapsed iteration space has at most two axes (same
+ * shape, a scalar operand, a trailing row [M,N] op [N], a leading column [M,N] op [M,1],
+ * and their mirror images) and the output is large enough, the WebAssembly SIMD kernel
+ * computes it: one f32x4 operation per 4 outputs, the same IEEE float32 operation per
+ * element as `run`, so the same bits (NaN results may differ in payload only, which the
+ * canonical encoding collapses). Everything else, and no WebAssembly, runs `run`.
+ */
+function binaryF32(ctx: KernelContext, a: Tensor, b: Tensor, op: BinaryOpF32, run: Run2): Tensor {
+  const outShape = outShapeOf(ctx, [a.shape, b.shape]);
+  const out = ctx.alloc(DType.float32, outShape);
+  const plan = makePlan(outShape, [a.shape, b.shape]);
+  if (plan.n === 0) return out;
+  const r = plan.dims.length;
+  if (plan.n >= BINARY_F32_WASM_MIN && r <= 2) {
+    const sa = plan.strides[0]!;
+    const sb = plan.strides[1]!;
+    const ea = sa[r - 1]!;
+    const eb = sb[r - 1]!;
+    // innermost strides are always 0 or 1 (row-major operands); checked anyway
+    if ((ea === 0 || ea === 1) && (eb === 0 || eb === 1)) {
+      const m = r === 2 ? plan.dims[0]! : 1;
+      const n = plan.dims[r - 1]!;
+      const ra = r === 2 ? sa[0]! : 0;
+      const rb = r === 2 ? sb[0]! : 0;
+      if (binaryF32Wasm(op, a.data as Float32Array, ra, ea, b.data as Float32Array, rb, eb, out.data as Float32Array, m, n)) return out;
+    }
+  }
+  const last = r - 1;
+  const sa = plan.strides[0]![last]!;
+  const sb = plan.strides[1]![last]!;
+  const x = a.data;
+  const y = b.data;
+  const o = out.data;
+  forEachRow(plan, (io, len, ia, ib) => run(x, ia, sa, y, ib, sb, o, io, len));
+  return out;
+}
+
 /** Two same-typed operands (legacy broadcast applied); float16 compute is unsupported. */
 function twoArith(inputs: (Tensor | undefined)[], ctx: KernelContext): [Tensor, Tensor] {
   const a = need(inputs, 0, ctx);
@@ -369,22 +415,23 @@ const is32 = (d: DType): boolean => d === DType.int32 || d === DType.uint32;
 /** Add: f32(a + b) per element (int: wrap). */
 const Add: Kernel = (inputs, ctx) => {
   const [a, b] = twoArith(inputs, ctx);
-  return [binary(ctx, a, b, a.dtype, a.dtype === DType.float32 ? addF32 : runAdd)];
+  return [a.dtype === DType.float32 ? binaryF32(ctx, a, b, 'add', addF32) : binary(ctx, a, b, a.dtype, runAdd)];
 };
 /** Sub: f32(a - b) per element (int: wrap). */
 const Sub: Kernel = (inputs, ctx) => {
   const [a, b] = twoArith(inputs, ctx);
-  return [binary(ctx, a, b, a.dtype, a.dtype === DType.float32 ? subF32 : runSub)];
+  return [a.dtype === DType.float32 ? binaryF32(ctx, a, b, 'sub', subF32) : binary(ctx, a, b, a.dtype, runSub)];
 };
 /** Mul: f32(a * b) per element (int: low bits of the product). */
 const Mul: Kernel = (inputs, ctx) => {
   const [a, b] = twoArith(inputs, ctx);
-  return [binary(ctx, a, b, a.dtype, a.dtype === DType.float32 ? mulF32 : is32(a.dtype) ? runMulImul : runMul)];
+  if (a.dtype === DType.float32) return [binaryF32(ctx, a, b, 'mul', mulF32)];
+  return [binary(ctx, a, b, a.dtype, is32(a.dtype) ? runMulImul : runMul)];
 };
 /** Div: f32(a / b) per element; integers truncate toward zero (MIN / -1 wraps to MIN); int division by zero is an error. */
 const Div: Kernel = (inputs, ctx) => {
   const [a, b] = twoArith(inputs, ctx);
-  if (a.dtype === DType.float32) return [binary(ctx, a, b, a.dtype, divF32)];
+  if (a.dtype === DType.float32) return [binaryF32(ctx, a, b, 'div', divF32)];
   if (isFlt(a)) return [binary(ctx, a, b, a.dtype, runDiv)];
   if (hasZero(b) && outShapeOf(ctx, [a.shape, b.shape]).every((d) => d > 0)) throw ctx.error('integer division by zero');
   return [binary(ctx, a, b, a.dtype, isBig(a) ? runDiv : runDivInt)];

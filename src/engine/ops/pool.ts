@@ -12,6 +12,7 @@ import { pow64, powf } from '../math/index.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { ceilDiv, floorDiv, readPads, readPerAxis, slidingGeometry, type Geometry } from './conv.js';
+import { maxPool2dF32Wasm } from '../wasm/pool.js';
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -97,6 +98,13 @@ interface PoolOpts {
 }
 
 /**
+ * Outputs from which 1-D/2-D float32 MaxPool (without Indices) runs in WebAssembly SIMD.
+ * Below it the copies in and out of the wasm memory cost more than the JS loop saves.
+ * Exported for tests.
+ */
+export const MAXPOOL_F32_WASM_MIN = 64;
+
+/**
  * Runs a pooling reduction over every (n, c) plane. For each output element
  * the window's valid input positions are visited in kernel row-major order.
  */
@@ -123,6 +131,26 @@ function pool(
         }
       }
     }
+  }
+  if (k <= 2 && opts.kind === Kind.Max && !opts.indices && X.dtype === DType.float32 && planes * oPlane >= MAXPOOL_F32_WASM_MIN) {
+    // WebAssembly SIMD (../wasm/pool.wat): pool2d's Max rule and visiting order, same bits
+    const two = k === 2;
+    const a = two ? 1 : 0;
+    const done = maxPool2dF32Wasm(X.data as Float32Array, Y.data as Float32Array, planes, {
+      H: two ? xSpatial[0]! : 1,
+      W: xSpatial[a]!,
+      OH: two ? geo.out[0]! : 1,
+      OW: geo.out[a]!,
+      kH: two ? kernel[0]! : 1,
+      kW: kernel[a]!,
+      sH: two ? geo.strides[0]! : 1,
+      sW: geo.strides[a]!,
+      dH: two ? geo.dilations[0]! : 1,
+      dW: geo.dilations[a]!,
+      pT: two ? geo.padBegin[0]! : 0,
+      pL: geo.padBegin[a]!,
+    });
+    if (done) return;
   }
   if (k <= 2 && opts.kind !== Kind.Lp) {
     pool2d(X, Y, kernel, geo, wa, opts);
