@@ -19,6 +19,13 @@ export interface NodeConfig {
   peers: string[];
   /** Re-announce to known peers every this many ms (0: only on start and when a model is published). */
   announceIntervalMs: number;
+  /**
+   * Receipts with the trace root ('eager', default) or lazy ones (all-zero
+   * trace root; the trace is computed only when a dispute asks for a commitment,
+   * from the inputs kept in the record; requests with larger inputs than the
+   * record keeps get eager receipts). README.md, "Receipts".
+   */
+  trace: TraceMode;
   /** Cheat on every inference (devnet and tests only). */
   byzantine?: ByzantineStrategy;
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
@@ -55,6 +62,9 @@ export interface NodeLimits {
   sessionCacheSize: number;
 }
 
+export const TRACE_MODES = ['eager', 'lazy'] as const;
+export type TraceMode = (typeof TRACE_MODES)[number];
+
 export const DEFAULT_LIMITS: NodeLimits = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxModelBytes: 256 * 1024 * 1024,
@@ -82,6 +92,7 @@ export function resolveConfig(c: NodeConfigInput): NodeConfig {
     keyFile: c.keyFile,
     peers: c.peers ?? [],
     announceIntervalMs: c.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS,
+    trace: c.trace ?? 'eager',
     byzantine: c.byzantine,
     logLevel: c.logLevel ?? 'info',
     logFile: c.logFile,

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { SEMANTICS_VERSION, type RunOptions } from '../engine/session.js';
 import { VerinferError } from '../errors.js';
+import { LAZY_TRACE_ROOT } from '../proof/commitment.js';
 import { signReceipt, type Receipt } from '../proof/receipt.js';
 import { inputDigest } from '../proof/verify.js';
 import { toHexBytes, type Hex } from '../proof/wire.js';
@@ -86,7 +87,7 @@ export interface ExecuteResult {
   /** Outputs in graph order. */
   outputList: Tensor[];
   receipt: Receipt;
-  /** The committed trace leaves (what disputes are answered from). */
+  /** The committed trace leaves (what disputes are answered from); empty for a lazy receipt. */
   leaves: Uint8Array[];
   /** The durable record (already on disk). */
   record: ReceiptRecord;
@@ -241,9 +242,12 @@ export class InferenceService {
         if (Date.now() > deadline) throw timeoutError(deadline, 'running the model', budget);
       };
       check();
-      const runOptions: RunOptions = { trace: true, onNode: check, ...(tamper ? { afterNode: tamper } : {}) };
+      const elements = Object.values(inputs).reduce((n, t) => n + t.size, 0);
+      // Lazy receipts (--trace lazy) need the inputs kept to commit later: larger requests get an eager receipt.
+      const lazy = config.trace === 'lazy' && elements <= RECORD_INPUTS_MAX_ELEMENTS;
+      const runOptions: RunOptions = { trace: !lazy, onNode: check, ...(tamper ? { afterNode: tamper } : {}) };
       const result = session.run(inputs, runOptions);
-      const trace = result.trace!;
+      const leaves = result.trace?.leaves ?? [];
       const issuedAt = Math.floor(Date.now() / 1000);
       const requestId = (opts.requestId?.toLowerCase() as Hex | undefined) ?? toHexBytes(crypto.getRandomValues(new Uint8Array(32)));
       const receipt = await signReceipt(
@@ -254,7 +258,7 @@ export class InferenceService {
             model: toHexBytes(model.digest),
             input,
             output: toHexBytes(tensorListDigest(result.outputList)),
-            traceRoot: toHexBytes(trace.root),
+            traceRoot: lazy ? LAZY_TRACE_ROOT : toHexBytes(result.trace!.root),
             semantics: SEMANTICS_VERSION,
             requestId,
             issuedAt,
@@ -263,7 +267,6 @@ export class InferenceService {
         },
         identity.account,
       );
-      const elements = Object.values(inputs).reduce((n, t) => n + t.size, 0);
       const now = Date.now();
       const record: ReceiptRecord = {
         schema: RECORD_SCHEMA,
@@ -275,7 +278,8 @@ export class InferenceService {
         modelRef: opts.modelRef,
         inputDigest: input,
         receipt,
-        leaves: trace.leaves.map(toHexBytes),
+        leaves: leaves.map(toHexBytes),
+        ...(lazy ? { trace: 'lazy' as const } : {}),
         inputs: elements <= RECORD_INPUTS_MAX_ELEMENTS ? Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tensorToJson(t)])) : undefined,
         createdAt: now,
         updatedAt: now,
@@ -286,7 +290,7 @@ export class InferenceService {
       if (!record.byzantine) delete record.byzantine;
       await records.create(record);
       metrics.inferenceSeconds.observe({ mode }, (performance.now() - t0) / 1000);
-      return { outputs: result.outputs, outputList: result.outputList, receipt, leaves: trace.leaves, record };
+      return { outputs: result.outputs, outputList: result.outputList, receipt, leaves, record };
     } finally {
       release();
       metrics.inflight.set(this.limiter.running);

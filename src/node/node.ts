@@ -4,11 +4,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Address } from 'viem';
 import { SEMANTICS_VERSION } from '../engine/session.js';
 import { VerinferError } from '../errors.js';
-import { traceResponder, type DisputeAnswer, type DisputeQuery } from '../proof/bisection.js';
+import { traceResponder, type DisputeAnswer, type DisputeMessage } from '../proof/bisection.js';
+import { signTraceCommitment, type SignedTraceCommitment } from '../proof/commitment.js';
+import { leafHash, subtreeRoot } from '../hash/merkle.js';
 import { verifyFraudProof, type FraudVerdict } from '../proof/fraud.js';
 import { parseReceipt } from '../proof/receipt.js';
 import { verifyReceipt, type VerifyResult } from '../proof/verify.js';
-import { fromHex } from '../proof/wire.js';
+import { fromHex, toHexBytes } from '../proof/wire.js';
 import { fetchModel } from '../store/fetch.js';
 import { ModelStore } from '../store/store.js';
 import { isDType } from '../tensor/dtype.js';
@@ -68,7 +70,9 @@ export class VerinferNode {
   /** Modes replicated and optimistic, the watcher and the challenge-window sweeper (src/node/modes). */
   verification?: VerificationModes;
   private readonly startupTimers: NodeJS.Timeout[] = [];
-  private readonly responders = new Map<string, (q: DisputeQuery) => DisputeAnswer>();
+  private readonly responders = new Map<string, (q: DisputeMessage) => DisputeAnswer>();
+  /** Lazy receipts whose trace is being recomputed for a commitment (one re-execution per receipt). */
+  private readonly committing = new Map<string, Promise<SignedTraceCommitment>>();
 
   private constructor(
     readonly config: NodeConfig,
@@ -263,9 +267,36 @@ export class VerinferNode {
     return result;
   }
 
-  /** Answers one bisection question about a receipt this node issued, from its stored trace leaves. */
-  async answerDispute(requestId: string, q: DisputeQuery): Promise<DisputeAnswer> {
-    const record = await this.records.require(requestId);
+  /**
+   * Answers one dispute question about a receipt this node issued: the
+   * bisection from its stored trace leaves; for a lazy receipt, first
+   * `{type: 'commit'}`, answered by re-running the request from the stored
+   * inputs with trace (once; the leaves and the signed commitment are then
+   * stored in the record and every later 'commit' gets the same answer).
+   */
+  async answerDispute(requestId: string, q: DisputeMessage): Promise<DisputeAnswer> {
+    let record = await this.records.require(requestId);
+    if (q.type === 'commit') {
+      if (record.trace !== 'lazy' || record.role !== 'executor') {
+        this.metrics.disputes.inc({ role: 'executor', outcome: 'rejected' });
+        throw new HttpError('DISPUTE_INVALID', 'this receipt signs its trace root: there is nothing to commit; ask for the bisection directly', { query: q });
+      }
+      const signed = await this.commitLazy(record);
+      this.metrics.disputes.inc({ role: 'executor', outcome: 'answered' });
+      return { type: 'commitment', ...signed };
+    }
+    if (record.trace === 'lazy' && !record.commitment) {
+      // the commitment may be being computed for another challenger: wait for it
+      const pending = this.committing.get(record.requestId);
+      if (pending) {
+        await pending.catch(() => {});
+        record = await this.records.require(requestId);
+      }
+      if (!record.commitment) {
+        this.metrics.disputes.inc({ role: 'executor', outcome: 'rejected' });
+        throw new HttpError('DISPUTE_INVALID', 'this receipt is lazy: send {"type": "commit"} first to obtain the trace commitment', { query: q });
+      }
+    }
     let respond = this.responders.get(record.requestId);
     const n = record.leaves.length;
     if (q.type === 'open' ? !(q.lo < q.hi && q.hi <= n && q.hi - q.lo >= 2) : q.index >= n) {
@@ -280,6 +311,41 @@ export class VerinferNode {
     }
     this.metrics.disputes.inc({ role: 'executor', outcome: 'answered' });
     return respond(q);
+  }
+
+  /**
+   * The trace commitment of a lazy receipt: re-runs the request from the
+   * inputs in its record (in an inference slot; a byzantine node tampers as it
+   * did when signing), signs the root with the node key, and stores leaves and
+   * commitment durably before answering.
+   */
+  private commitLazy(record: ReceiptRecord): Promise<SignedTraceCommitment> {
+    if (record.commitment) return Promise.resolve(record.commitment);
+    const id = record.requestId;
+    let p = this.committing.get(id);
+    if (p) return p;
+    p = (async () => {
+      if (!record.inputs) throw new VerinferError('INTERNAL_ERROR', `lazy receipt ${id} has no stored inputs to commit from`, { requestId: id });
+      const { inputs, session } = await this.inputsFor(record.modelCid, record.inputs);
+      const release = await this.inference.limiter.acquire(Date.now() + this.config.limits.timeoutMs);
+      let leaves: Uint8Array[];
+      try {
+        const tamper = this.byzantine?.tamper(session);
+        leaves = session.run(inputs, { trace: true, ...(tamper ? { afterNode: tamper } : {}) }).trace!.leaves;
+      } finally {
+        release();
+      }
+      const signed = await signTraceCommitment(record.receipt, subtreeRoot(leaves.map(leafHash)), this.identity.account);
+      await this.records.update(id, (r) => {
+        r.leaves = leaves.map(toHexBytes);
+        r.commitment = signed;
+      });
+      this.responders.delete(id);
+      this.log.info({ requestId: id, traceSize: leaves.length }, 'lazy receipt: trace committed for a dispute');
+      return signed;
+    })().finally(() => this.committing.delete(id));
+    this.committing.set(id, p);
+    return p;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VerinferError } from '../errors.js';
+import type { SignedTraceCommitment } from '../proof/commitment.js';
 import type { Receipt } from '../proof/receipt.js';
 import type { Hex } from '../proof/wire.js';
 import { errCode, writeFileAtomic } from '../store/fsutil.js';
@@ -35,9 +36,17 @@ export interface ReceiptRecord {
   /** `tensorListDigest` of the request inputs (= receipt.typedData.message.input). */
   inputDigest: Hex;
   receipt: Receipt;
-  /** The committed trace leaves (hex), one per graph node: what dispute answers are computed from. */
+  /**
+   * The committed trace leaves (hex), one per graph node: what dispute answers
+   * are computed from. Empty for a lazy receipt until a dispute asks for a
+   * commitment; then the re-execution's leaves are stored here.
+   */
   leaves: Hex[];
-  /** The request inputs (public JSON form), kept when small (≤ 1 MiB) so a watcher can re-execute. */
+  /** 'lazy': the receipt's trace root is all-zero; disputes start with 'commit' (answered from `inputs`). */
+  trace?: 'lazy';
+  /** Lazy receipts: the signed trace commitment, once a dispute asked for it (always the same answer). */
+  commitment?: SignedTraceCommitment;
+  /** The request inputs (public JSON form), kept when small (≤ 1 MiB) so a watcher can re-execute; always kept for a lazy receipt (to commit later). */
   inputs?: Record<string, TensorJson>;
   /** Unix ms. */
   createdAt: number;

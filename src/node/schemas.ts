@@ -26,6 +26,7 @@ export const verifyBody = z.strictObject({
 export const disputeQuery = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('open'), lo: z.int().nonnegative(), hi: z.int().positive() }),
   z.strictObject({ type: z.literal('leaf'), index: z.int().nonnegative() }),
+  z.strictObject({ type: z.literal('commit') }),
 ]);
 
 /** A fraud proof's outer shape; `verifyFraudProof` checks the rest and decides. */

@@ -132,6 +132,7 @@ export function buildRoutes(node: VerinferNode): void {
       inputDigest: r.inputDigest,
       receipt: r.receipt,
       traceSize: r.leaves.length,
+      ...(r.trace ? { trace: r.trace, committed: !!r.commitment } : {}),
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
       ...(r.finalizesAt !== undefined ? { finalizesAt: r.finalizesAt } : {}),

@@ -1,4 +1,5 @@
 import { leafHash, nodeHash, splitPoint, subtreeRoot } from '../hash/merkle.js';
+import type { SignedTraceCommitment } from './commitment.js';
 import { fromHex, toHexBytes, type Hex } from './wire.js';
 
 /**
@@ -15,12 +16,23 @@ import { fromHex, toHexBytes, type Hex } from './wire.js';
  * the located one is agreed by both sides: the located node's inputs are agreed
  * and its outputs are disputed. Messages are plain JSON objects so the game can
  * run in-process, over HTTP or on chain unchanged.
+ *
+ * A lazy receipt (all-zero trace root, commitment.ts) has no root to walk yet:
+ * the challenger first asks `{type: 'commit'}` and the executor answers with a
+ * signed `TraceCommitment`; the game then runs against the committed root.
  */
 export type DisputeQuery = { type: 'open'; lo: number; hi: number } | { type: 'leaf'; index: number };
 
+/** The first question of a dispute about a lazy receipt. */
+export type CommitQuery = { type: 'commit' };
+
+/** Every question a challenger may send an executor. */
+export type DisputeMessage = DisputeQuery | CommitQuery;
+
 export type DisputeAnswer =
   | { type: 'children'; lo: number; hi: number; left: Hex; right: Hex }
-  | { type: 'leaf'; index: number; data: Hex };
+  | { type: 'leaf'; index: number; data: Hex }
+  | ({ type: 'commitment' } & SignedTraceCommitment);
 
 export type Side = 'left' | 'right';
 
@@ -112,9 +124,10 @@ export class Bisection {
 }
 
 /** An honest executor's answers, from its trace leaves. */
-export function traceResponder(leaves: readonly Uint8Array[]): (q: DisputeQuery) => DisputeAnswer {
+export function traceResponder(leaves: readonly Uint8Array[]): (q: DisputeMessage) => DisputeAnswer {
   const hashes = leaves.map(leafHash);
   return (q) => {
+    if (q.type === 'commit') throw new Error('this trace is already committed (eager receipt): nothing to commit');
     if (q.type === 'leaf') return { type: 'leaf', index: q.index, data: toHexBytes(leaves[q.index]!) };
     const k = splitPoint(q.hi - q.lo);
     return {

@@ -2,21 +2,26 @@ import { inclusionProof, leafHash, subtreeRoot } from '../hash/merkle.js';
 import { createSession, type Session } from '../engine/session.js';
 import { tensorDigest, tensorListDigest } from '../tensor/canonical.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Bisection, chooseSide, pathInCommittedTree, type DisputeAnswer, type DisputeQuery } from './bisection.js';
+import { Bisection, chooseSide, pathInCommittedTree, type DisputeAnswer, type DisputeMessage } from './bisection.js';
+import { checkTraceCommitment, isLazyReceipt, type SignedTraceCommitment } from './commitment.js';
 import { FRAUD_PROOF_SCHEMA, verifyFraudProof, type FraudInput, type FraudProof, type FraudVerdict, type LeafOpening } from './fraud.js';
 import { parseReceipt } from './receipt.js';
 import { fromHex, tensorToWire, toHexBytes } from './wire.js';
 
-/** How the challenger reaches the executor: one question, one answer (in-process, HTTP, or a contract later). */
-export type Responder = (q: DisputeQuery) => DisputeAnswer | Promise<DisputeAnswer>;
+/**
+ * How the challenger reaches the executor: one question, one answer (in-process, HTTP, or a contract later).
+ * Declared method-style so that a responder for eager receipts only, `(q: DisputeQuery) => …`, still fits;
+ * it is sent `{type: 'commit'}` only for a lazy receipt.
+ */
+export type Responder = { answer(q: DisputeMessage): DisputeAnswer | Promise<DisputeAnswer> }['answer'];
 
 export interface DisputeOutcome {
   /** 'none' when the challenger's own execution agrees with the receipt. */
   winner: 'none' | 'challenger' | 'executor';
   reason: string;
-  /** Questions asked in the bisection (ceil(log2 nodes) + 1 at most). */
+  /** Questions asked: the bisection's (ceil(log2 nodes) + 1 at most), plus the 'commit' for a lazy receipt. */
   rounds: number;
-  transcript: { query: DisputeQuery; answer: DisputeAnswer }[];
+  transcript: { query: DisputeMessage; answer: DisputeAnswer }[];
   /** The located node, when the game reached a leaf. */
   node?: number;
   fraudProof?: FraudProof;
@@ -61,6 +66,12 @@ const opening = (node: number, leaf: Uint8Array, path: Uint8Array[]): LeafOpenin
  * The challenger's side of a dispute: re-executes the receipt's request, and if
  * its result differs, plays the bisection game against the executor and ends
  * with a fraud proof checked by the same function any referee uses.
+ *
+ * A lazy receipt (all-zero trace root) signs only the output: it is disputed
+ * only when the output differs, and the game starts with `{type: 'commit'}`;
+ * an executor that does not answer with a valid signed commitment for this
+ * receipt loses (no fraud proof: like a broken bisection answer). The
+ * commitment's root then stands for the signed root and rides in the proof.
  */
 export async function challengeReceipt(opts: ChallengeOptions): Promise<DisputeOutcome> {
   const receipt = parseReceipt(opts.receipt);
@@ -70,10 +81,33 @@ export async function challengeReceipt(opts: ChallengeOptions): Promise<DisputeO
   const run = (opts.execute ?? honestRun)(session, opts.inputs);
   const own = run.leaves.map(leafHash);
   const n = own.length;
-  const signedRoot = fromHex(msg.traceRoot, 'traceRoot', 32);
-  const agreeOnTrace = eq(subtreeRoot(own), signedRoot);
   const agreeOnOutput = eq(tensorListDigest(run.outputs), fromHex(msg.output, 'output', 32));
   const transcript: DisputeOutcome['transcript'] = [];
+  const lazy = isLazyReceipt(receipt);
+  if (lazy && agreeOnOutput) return { winner: 'none', reason: 'the lazy receipt\'s output matches an independent execution', rounds: 0, transcript };
+
+  let signedRoot: Uint8Array;
+  let commitment: SignedTraceCommitment | undefined;
+  if (lazy) {
+    const query: DisputeMessage = { type: 'commit' };
+    const failed = (why: string): DisputeOutcome => ({ winner: 'challenger', reason: `the executor did not commit to a trace: ${why}`, rounds: 1, transcript });
+    let answer: DisputeAnswer;
+    try {
+      answer = await opts.respond(query);
+    } catch (e) {
+      return failed(`no answer (${(e as Error).message})`);
+    }
+    transcript.push({ query, answer });
+    if (answer?.type !== 'commitment') return failed('the answer is not a commitment');
+    const signed: SignedTraceCommitment = { commitment: answer.commitment, signature: answer.signature };
+    const checked = await checkTraceCommitment(receipt, signed);
+    if (!checked.ok) return failed(checked.reason);
+    signedRoot = checked.root;
+    commitment = signed;
+  } else {
+    signedRoot = fromHex(msg.traceRoot, 'traceRoot', 32);
+  }
+  const agreeOnTrace = eq(subtreeRoot(own), signedRoot);
 
   if (agreeOnTrace && agreeOnOutput) return { winner: 'none', reason: 'the receipt matches an independent execution', rounds: 0, transcript };
 
@@ -99,7 +133,7 @@ export async function challengeReceipt(opts: ChallengeOptions): Promise<DisputeO
       const [j] = producerOf.get(o.name)!;
       return opening(j, run.leaves[j]!, inclusionProof(own, j));
     });
-    return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'output', receipt: opts.receipt, traceSize: n, outputs });
+    return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'output', receipt: opts.receipt, traceSize: n, outputs, ...(commitment ? { commitment } : {}) });
   }
 
   const game = new Bisection(signedRoot, n);
@@ -133,5 +167,5 @@ export async function challengeReceipt(opts: ChallengeOptions): Promise<DisputeO
     return { source: 'initializer', name };
   });
   const disputed = opening(i, located.leaf, pathInCommittedTree(game, own, i, i));
-  return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'node', receipt: opts.receipt, traceSize: n, disputed, inputs, fedInputs }, i);
+  return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'node', receipt: opts.receipt, traceSize: n, disputed, inputs, fedInputs, ...(commitment ? { commitment } : {}) }, i);
 }

@@ -6,6 +6,7 @@ import { createSession, type Session } from '../engine/session.js';
 import { parseTraceLeaf, traceOpName } from '../engine/trace.js';
 import { tensorDigest } from '../tensor/canonical.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkTraceCommitment, isLazyReceipt, type SignedTraceCommitment } from './commitment.js';
 import { parseReceipt, recoverReceiptSigner, type Receipt } from './receipt.js';
 import { fromHex, tensorFromWire, toHexBytes, type Hex, type TensorWire } from './wire.js';
 
@@ -25,6 +26,11 @@ import { fromHex, tensorFromWire, toHexBytes, type Hex, type TensorWire } from '
  *
  * A proof against an honest receipt is always rejected: every check either
  * ties data to what the executor signed, or recomputes what it claimed.
+ *
+ * Against a lazy receipt (all-zero trace root, commitment.ts) the proof carries
+ * the executor's signed `TraceCommitment`; once its signature (the receipt's
+ * executor) and binding (this receipt's digest and request id) check, its
+ * root plays the part of the signed trace root and everything else is the same.
  */
 export const FRAUD_PROOF_SCHEMA = 'verinfer-fraud-proof/1';
 
@@ -60,6 +66,8 @@ export interface FraudProof {
   fedInputs?: { name: string; digest: Hex }[];
   /** kind 'output': for each graph output, the leaf of the node that produced it. */
   outputs?: LeafOpening[];
+  /** Lazy receipts only (required there, absent otherwise): the executor's signed trace commitment; openings are checked against its root. */
+  commitment?: SignedTraceCommitment;
 }
 
 export type FraudVerdictCode =
@@ -71,6 +79,7 @@ export type FraudVerdictCode =
   // rejected: the proof does not show fraud
   | 'MALFORMED_PROOF'
   | 'BAD_SIGNATURE'
+  | 'COMMITMENT_INVALID'
   | 'WRONG_MODEL'
   | 'TRACE_SIZE_MISMATCH'
   | 'LEAF_NOT_IN_TRACE'
@@ -137,7 +146,16 @@ export async function verifyFraudProof(proof: unknown, modelBytes: Uint8Array, o
     const session = opts.session ?? createSession(modelBytes);
     const nodes = session.model.graph.nodes;
     if (p.traceSize !== nodes.length) throw new Reject('TRACE_SIZE_MISMATCH', `trace size ${p.traceSize} but the model has ${nodes.length} nodes`);
-    const root = fromHex(msg.traceRoot, 'traceRoot', 32);
+    let root: Uint8Array;
+    if (isLazyReceipt(receipt)) {
+      if (p.commitment === undefined) throw new Reject('COMMITMENT_INVALID', 'the receipt is lazy (all-zero trace root): the proof must carry the executor\'s signed trace commitment');
+      const c = await checkTraceCommitment(receipt, p.commitment);
+      if (!c.ok) throw new Reject('COMMITMENT_INVALID', c.reason);
+      root = c.root;
+    } else {
+      if (p.commitment !== undefined) throw new Reject('MALFORMED_PROOF', 'the receipt signs its trace root: a proof against it carries no trace commitment');
+      root = fromHex(msg.traceRoot, 'traceRoot', 32);
+    }
 
     /** Checks an opening against the signed root; returns the parsed leaf (undefined if malformed). */
     const open = (o: LeafOpening, what: string) => {

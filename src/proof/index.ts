@@ -31,7 +31,18 @@ export {
   type VerifyOptions,
   type CreateReceiptOptions,
 } from './verify.js';
-export { Bisection, traceResponder, chooseSide, pathInCommittedTree, type DisputeQuery, type DisputeAnswer, type Side, type BisectionState } from './bisection.js';
+export { Bisection, traceResponder, chooseSide, pathInCommittedTree, type DisputeQuery, type CommitQuery, type DisputeMessage, type DisputeAnswer, type Side, type BisectionState } from './bisection.js';
 export { verifyFraudProof, FRAUD_PROOF_SCHEMA, type FraudProof, type FraudInput, type FraudVerdict, type FraudVerdictCode, type LeafOpening } from './fraud.js';
 export { challengeReceipt, honestRun, type Responder, type DisputeOutcome, type ChallengeOptions, type ChallengerRun } from './dispute.js';
+export {
+  LAZY_TRACE_ROOT,
+  isLazyReceipt,
+  traceCommitmentTypes,
+  traceCommitmentDigest,
+  signTraceCommitment,
+  checkTraceCommitment,
+  lazyResponder,
+  type TraceCommitmentMessage,
+  type SignedTraceCommitment,
+} from './commitment.js';
 export { tensorToWire, tensorFromWire, type TensorWire, type Hex } from './wire.js';

@@ -4,6 +4,7 @@ import { createSession, SEMANTICS_VERSION, type RunResult, type Session, type Se
 import { modelCid } from '../hash/cid.js';
 import { tensorListDigest } from '../tensor/canonical.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { isLazyReceipt, LAZY_TRACE_ROOT } from './commitment.js';
 import { parseReceipt, recoverReceiptSigner, signReceipt, type Receipt, type ReceiptSigner } from './receipt.js';
 
 export interface VerifyCheck {
@@ -19,7 +20,10 @@ export interface VerifyResult {
   expired: boolean;
   /**
    * In this order: schema, signature, model, semantics, input, output, traceRoot.
-   * A malformed receipt yields only the failing `schema` check.
+   * A malformed receipt yields only the failing `schema` check. For a lazy
+   * receipt (all-zero trace root) the model runs without trace and the
+   * traceRoot check passes with detail `lazy: committed on demand`: there is no
+   * root to check until a dispute asks the executor to commit to one.
    */
   checks: VerifyCheck[];
 }
@@ -76,7 +80,8 @@ export function inputDigest(session: Session, inputs: Record<string, Tensor>): U
 
 /**
  * Verifies a receipt offline from the model bytes and the inputs, by
- * re-executing the model. Never throws for a failed check (each is reported);
+ * re-executing the model (without trace for a lazy receipt, whose output is
+ * all it signs). Never throws for a failed check (each is reported);
  * `valid` requires all checks. Expiry is reported separately in `expired` and
  * does not affect `valid`.
  */
@@ -144,8 +149,9 @@ export async function verifyReceipt(options: VerifyOptions): Promise<VerifyResul
       add('input', false, errorDetail(e));
     }
     let result: RunResult | undefined;
+    const lazy = isLazyReceipt(receipt);
     try {
-      result = session.run(options.inputs, { trace: true });
+      result = session.run(options.inputs, { trace: !lazy });
     } catch (e) {
       const d = `re-execution failed: ${errorDetail(e)}`;
       add('output', false, d);
@@ -154,8 +160,11 @@ export async function verifyReceipt(options: VerifyOptions): Promise<VerifyResul
     if (result) {
       const out = hex(tensorListDigest(result.outputList));
       add('output', out === m.output, out === m.output ? out : `re-execution gives ${out}, receipt signs ${m.output}`);
-      const root = hex(result.trace!.root);
-      add('traceRoot', root === m.traceRoot, root === m.traceRoot ? root : `re-execution gives ${root}, receipt signs ${m.traceRoot}`);
+      if (lazy) add('traceRoot', true, `lazy: committed on demand (the all-zero trace root ${LAZY_TRACE_ROOT.slice(0, 6)}…; a dispute asks the executor for a signed trace commitment)`);
+      else {
+        const root = hex(result.trace!.root);
+        add('traceRoot', root === m.traceRoot, root === m.traceRoot ? root : `re-execution gives ${root}, receipt signs ${m.traceRoot}`);
+      }
     }
   }
 
@@ -177,19 +186,27 @@ export interface CreateReceiptOptions {
   ttlSeconds?: number;
   /** Unix seconds of issuance; defaults to the current time. */
   now?: number;
+  /**
+   * 'eager' (default): run with trace and sign its root. 'lazy': run without
+   * trace and sign the all-zero root; the executor must keep the inputs to
+   * commit to a trace when a dispute asks (commitment.ts).
+   */
+  trace?: 'eager' | 'lazy';
 }
 
 export const DEFAULT_CHAIN_ID = 31337;
 export const DEFAULT_RECEIPT_TTL_SECONDS = 24 * 60 * 60;
 
-/** Runs the model with trace and signs a receipt for the result. */
+/** Runs the model with trace (or without, `trace: 'lazy'`) and signs a receipt for the result. */
 export async function createReceipt(
   options: CreateReceiptOptions,
 ): Promise<{ receipt: Receipt; outputs: Record<string, Tensor>; result: RunResult }> {
   const session = options.session ?? createSession(options.modelBytes);
   const cid = await modelCid(options.modelBytes);
   const input = hex(inputDigest(session, options.inputs));
-  const result = session.run(options.inputs, { trace: true });
+  const lazy = options.trace === 'lazy';
+  if (options.trace !== undefined && !lazy && options.trace !== 'eager') throw new VerinferError('INVALID_ARGUMENT', `trace must be 'eager' or 'lazy', got ${JSON.stringify(options.trace)}`, { trace: options.trace });
+  const result = session.run(options.inputs, { trace: !lazy });
   const issuedAt = options.now ?? Math.floor(Date.now() / 1000);
   const ttl = options.ttlSeconds ?? DEFAULT_RECEIPT_TTL_SECONDS;
   if (!Number.isSafeInteger(ttl) || ttl < 0) throw new VerinferError('INVALID_ARGUMENT', `ttlSeconds must be a non-negative integer, got ${ttl}`, { ttlSeconds: ttl });
@@ -201,7 +218,7 @@ export async function createReceipt(
         model: hex(cid.digest),
         input,
         output: hex(tensorListDigest(result.outputList)),
-        traceRoot: hex(result.trace!.root),
+        traceRoot: lazy ? LAZY_TRACE_ROOT : hex(result.trace!.root),
         semantics: SEMANTICS_VERSION,
         requestId: options.requestId ?? hex(crypto.getRandomValues(new Uint8Array(32))),
         issuedAt,

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { VerinferError } from '../../errors.js';
 import { BYZANTINE_STRATEGIES, parseByzantine } from '../../node/byzantine.js';
-import { DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_CHALLENGE_WINDOW_MS, DEFAULT_LIMITS, DEFAULT_PORT, DEFAULT_WATCH_RATE } from '../../node/config.js';
+import { DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_CHALLENGE_WINDOW_MS, DEFAULT_LIMITS, DEFAULT_PORT, DEFAULT_WATCH_RATE, TRACE_MODES, type TraceMode } from '../../node/config.js';
+import { RECORD_INPUTS_MAX_ELEMENTS } from '../../node/inference.js';
 import { parseDuration, parseWatchRate } from '../../node/modes/index.js';
 import { createNode } from '../../node/node.js';
 import { defaultDataDir } from '../../store/store.js';
@@ -14,6 +15,7 @@ interface NodeStartOptions {
   key?: string;
   peers?: string;
   byzantine?: string;
+  trace: string;
   logLevel: string;
   logFile?: string;
   chainId: string;
@@ -71,6 +73,7 @@ function startCommand(): Command {
     .option('--public-url <url>', 'the URL peers reach this node at (default http://<host>:<port>)')
     .option('--key <file>', 'executor key file (default <data-dir>/node-key.json, created with mode 0600 on first start)')
     .option('--peers <urls>', 'comma-separated URLs of peers to announce to and learn from')
+    .option('--trace <mode>', `receipts: eager (sign the trace root) or lazy (all-zero root; the trace is computed only when a dispute asks; inputs over ${RECORD_INPUTS_MAX_ELEMENTS} elements still get eager receipts)`, 'eager')
     .option('--byzantine <strategy>', `cheat on every inference, for devnets and tests: ${BYZANTINE_STRATEGIES.join(', ')}`)
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .option('--log-file <file>', 'write the JSON log lines to this file instead of stdout')
@@ -90,6 +93,9 @@ function startCommand(): Command {
       if (!LOG_LEVELS.includes(o.logLevel)) {
         throw new VerinferError('INVALID_ARGUMENT', `--log-level must be one of ${LOG_LEVELS.join(', ')}`, { option: '--log-level', value: o.logLevel });
       }
+      if (!(TRACE_MODES as readonly string[]).includes(o.trace)) {
+        throw new VerinferError('INVALID_ARGUMENT', `--trace must be one of ${TRACE_MODES.join(', ')}, got ${JSON.stringify(o.trace)}`, { option: '--trace', value: o.trace });
+      }
       const testDelay = Number(process.env.VERINFER_TEST_INFER_DELAY_MS ?? 0);
       const node = await createNode({
         dataDir: o.dataDir ?? defaultDataDir(),
@@ -98,6 +104,7 @@ function startCommand(): Command {
         publicUrl: o.publicUrl,
         keyFile: o.key,
         peers: peerUrls(o.peers),
+        trace: o.trace as TraceMode,
         byzantine: o.byzantine === undefined ? undefined : parseByzantine(o.byzantine),
         logLevel: o.logLevel,
         logFile: o.logFile,
@@ -127,6 +134,7 @@ function startCommand(): Command {
           keyFile: node.identity.keyFile,
           keyCreated: node.identity.created,
           ...(node.config.byzantine ? { byzantine: node.config.byzantine } : {}),
+          ...(node.config.trace === 'lazy' ? { trace: 'lazy' } : {}),
         }) + '\n',
       );
       let stopping = false;

@@ -18,11 +18,12 @@ interface RunCliOptions {
   key?: string;
   chainId?: string;
   requestId?: string;
+  lazy?: boolean;
 }
 
-function receiptOptions(o: RunCliOptions): { chainId: number; requestId?: `0x${string}` } | undefined {
+function receiptOptions(o: RunCliOptions): { chainId: number; requestId?: `0x${string}`; trace?: 'lazy' } | undefined {
   if (!o.receipt) {
-    for (const [flag, v] of [['--key', o.key], ['--chain-id', o.chainId], ['--request-id', o.requestId]] as const) {
+    for (const [flag, v] of [['--key', o.key], ['--chain-id', o.chainId], ['--request-id', o.requestId], ['--lazy', o.lazy]] as const) {
       if (v !== undefined) throw new VerinferError('INVALID_ARGUMENT', `${flag} is only used with --receipt`, { option: flag });
     }
     return undefined;
@@ -38,7 +39,8 @@ function receiptOptions(o: RunCliOptions): { chainId: number; requestId?: `0x${s
   if (o.requestId !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(o.requestId)) {
     throw new VerinferError('INVALID_ARGUMENT', `--request-id must be 0x followed by 64 hex digits, got ${o.requestId}`, { option: '--request-id', value: o.requestId });
   }
-  return { chainId, requestId: o.requestId?.toLowerCase() as `0x${string}` | undefined };
+  if (o.lazy && o.trace) throw new VerinferError('INVALID_ARGUMENT', '--lazy signs a receipt without computing the trace: it cannot be combined with --trace', { option: '--lazy' });
+  return { chainId, requestId: o.requestId?.toLowerCase() as `0x${string}` | undefined, ...(o.lazy ? { trace: 'lazy' as const } : {}) };
 }
 
 export function runCommand(): Command {
@@ -53,6 +55,7 @@ export function runCommand(): Command {
     .option('--key <file>', 'the executor key file that signs the receipt (see `verinfer key new`)')
     .option('--chain-id <n>', `EIP-712 chain id of the receipt (default ${DEFAULT_CHAIN_ID})`)
     .option('--request-id <hex>', 'receipt request id, 0x + 64 hex digits (default: random)')
+    .option('--lazy', 'with --receipt: sign a lazy receipt (all-zero trace root, no trace computed); keep the inputs: a dispute asks you to commit to the trace later')
     .action(async (modelPath: string, o: RunCliOptions) => {
       const rOpts = receiptOptions(o);
       const account = rOpts && readKeyFile(o.key!).account;

@@ -4,6 +4,7 @@ import { SEMANTICS_VERSION, type Session } from '../../engine/session.js';
 import { VerinferError } from '../../errors.js';
 import { leafHash, subtreeRoot } from '../../hash/merkle.js';
 import { sha256 } from '../../hash/sha256.js';
+import { isLazyReceipt } from '../../proof/commitment.js';
 import { challengeReceipt, honestRun, type ChallengerRun, type DisputeOutcome } from '../../proof/dispute.js';
 import { parseReceipt, recoverReceiptSigner, type Receipt } from '../../proof/receipt.js';
 import { fromHex, toHexBytes, type Hex } from '../../proof/wire.js';
@@ -110,17 +111,18 @@ export async function checkReceipt(json: unknown, expect: ReceiptExpectation): P
   return { ok: true, receipt };
 }
 
-/** True when two receipts commit to the same result: identical output digest and trace root. */
+/** True when two receipts commit to the same result: identical output digest and trace root (output only if either is lazy: it signs no root). */
 export function sameResult(a: Receipt, b: Receipt): boolean {
   const x = a.typedData.message;
   const y = b.typedData.message;
-  return x.output === y.output && x.traceRoot === y.traceRoot;
+  return x.output === y.output && (x.traceRoot === y.traceRoot || isLazyReceipt(a) || isLazyReceipt(b));
 }
 
-/** True when an honest run matches what a receipt signed. */
+/** True when an honest run matches what a receipt signed (a lazy receipt signs only the output). */
 export function runMatches(run: ChallengerRun, receipt: Receipt): boolean {
   const m = receipt.typedData.message;
-  return toHexBytes(tensorListDigest(run.outputs)) === m.output && toHexBytes(subtreeRoot(run.leaves.map(leafHash))) === m.traceRoot;
+  if (toHexBytes(tensorListDigest(run.outputs)) !== m.output) return false;
+  return isLazyReceipt(receipt) || toHexBytes(subtreeRoot(run.leaves.map(leafHash))) === m.traceRoot;
 }
 
 /** An honest traced run of `session` holding one of the node's inference slots (NODE_BUSY / INFERENCE_TIMEOUT as for requests). */
@@ -165,7 +167,8 @@ export interface ChallengeResult {
 
 /**
  * Challenges a receipt through the bisection game over HTTP (challengeReceipt
- * with disputeResponder to the executor's endpoint), then acts on the result:
+ * with disputeResponder to the executor's endpoint; for a lazy receipt it
+ * first asks the executor to commit to a trace), then acts on the result:
  *
  * - a fraud proof the referee accepts → submitted to this node
  *   (`submitFraudProof`: re-verified, the cheater recorded durably, the receipt
