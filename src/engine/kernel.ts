@@ -1,23 +1,62 @@
 import { KernelError, UnsupportedError } from '../errors.js';
-import type { AttrValue, NodeIR } from '../onnx/model.js';
+import type { AttrValue, GraphIR, NodeIR } from '../onnx/model.js';
 import { nodeLabel } from '../onnx/load.js';
 import { allocData, type DType } from '../tensor/dtype.js';
 import { checkTensorBytes, Tensor } from '../tensor/tensor.js';
 
 /**
+ * What the executor gives control-flow kernels (If/Loop/Scan): the values of
+ * the enclosing scopes and a way to run a subgraph in a child scope.
+ */
+export interface SubgraphEnv {
+  /** A value visible from this node's scope (its own graph, then enclosing graphs), or undefined. */
+  outer(name: string): Tensor | undefined;
+  /**
+   * Runs `graph` with its declared inputs bound positionally to `feeds` (the
+   * subgraph's nodes in ONNX node order, reading enclosing-scope values through
+   * `outer`); returns its outputs in graph output order. The session's tensor
+   * cap, loop cap and typed errors apply inside.
+   */
+  runGraph(graph: GraphIR, feeds: (Tensor | undefined)[]): Tensor[];
+  /** Most iterations one Loop node may run (SessionOptions.maxLoopIterations). */
+  maxLoopIterations: number;
+}
+
+/**
  * What a kernel gets besides its inputs: the node (attributes, names), the
  * opset version of the node's domain, and an allocator that enforces the
- * session's tensor size cap.
+ * session's tensor size cap. Control-flow kernels also get `env`.
  */
 export class KernelContext {
   readonly node: NodeIR;
   readonly opset: number;
   readonly maxTensorBytes: number;
+  readonly env: SubgraphEnv | undefined;
 
-  constructor(node: NodeIR, opset: number, maxTensorBytes: number) {
+  constructor(node: NodeIR, opset: number, maxTensorBytes: number, env?: SubgraphEnv) {
     this.node = node;
     this.opset = opset;
     this.maxTensorBytes = maxTensorBytes;
+    this.env = env;
+  }
+
+  /** A value from an enclosing scope (undefined if not visible or outside a session). */
+  outer(name: string): Tensor | undefined {
+    return this.env?.outer(name);
+  }
+
+  /** Runs a subgraph in a child scope (see SubgraphEnv.runGraph). */
+  runGraph(graph: GraphIR, feeds: (Tensor | undefined)[]): Tensor[] {
+    if (!this.env) throw this.unsupported('subgraphs can only run inside a session');
+    return this.env.runGraph(graph, feeds);
+  }
+
+  /** A graph attribute (If branches, Loop/Scan bodies). */
+  graph(name: string): GraphIR | undefined {
+    const a = this.attr(name);
+    if (!a) return undefined;
+    if (a.kind !== 'graph') throw this.badAttr(name, 'a graph', a.kind);
+    return a.value;
   }
 
   /** A zero-filled output tensor; throws TENSOR_TOO_LARGE over the cap. */

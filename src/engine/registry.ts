@@ -16,10 +16,11 @@ import { ops as loss } from './ops/loss.js';
 import { ops as misc } from './ops/misc.js';
 import { ops as vision } from './ops/vision.js';
 import { ops as recent } from './ops/recent.js';
+import { ops as control } from './ops/control.js';
 
 /** Every kernel of the default ONNX domain, by op type. */
 const DEFAULT_DOMAIN: Map<string, Kernel> = new Map(
-  [elementwise, unary, reduce, normalization, matmul, conv, pool, shape, indexing, resize, quantize, rnn, attention, loss, misc, vision, recent].flatMap((t: KernelTable) =>
+  [elementwise, unary, reduce, normalization, matmul, conv, pool, shape, indexing, resize, quantize, rnn, attention, loss, misc, vision, recent, control].flatMap((t: KernelTable) =>
     Object.entries(t),
   ),
 );

@@ -1,17 +1,28 @@
-import { InputError, UnsupportedError, VerinferError } from '../errors.js';
+import { InputError, KernelError, UnsupportedError, VerinferError } from '../errors.js';
 import { loadModel, nodeLabel, type LoadOptions } from '../onnx/load.js';
-import { requiredInputs, type ModelIR, type NodeIR, type ValueInfo } from '../onnx/model.js';
+import { requiredInputs, type GraphIR, type ModelIR, type NodeIR, type ValueInfo } from '../onnx/model.js';
 import { tensorDigest } from '../tensor/canonical.js';
 import { checkDType, dtypeName, isDType } from '../tensor/dtype.js';
 import { DEFAULT_MAX_TENSOR_BYTES, type Tensor } from '../tensor/tensor.js';
-import { KernelContext, type Kernel } from './kernel.js';
+import { KernelContext, type Kernel, type SubgraphEnv } from './kernel.js';
 import { getKernel } from './registry.js';
 import { TraceBuilder, type Trace } from './trace.js';
 
 /** Names the set of canonical kernel definitions; any change of kernel arithmetic changes it. */
 export const SEMANTICS_VERSION = 'verinfer-canonical/1';
 
-export interface SessionOptions extends LoadOptions {}
+export interface SessionOptions extends LoadOptions {
+  /** Most iterations one Loop node may run before failing with TOO_EXPENSIVE (default 1,000,000). */
+  maxLoopIterations?: number;
+}
+
+export const DEFAULT_MAX_LOOP_ITERATIONS = 1_000_000;
+
+/** A graph ready to execute: a kernel per node and, per node, the values whose last reader it is. */
+interface Plan {
+  kernels: Kernel[];
+  frees: string[][];
+}
 
 export interface RunOptions {
   /** Compute the execution trace (per-node output digests and their Merkle root). */
@@ -38,43 +49,31 @@ export interface RunResult {
 export class Session {
   readonly model: ModelIR;
   readonly maxTensorBytes: number;
+  readonly maxLoopIterations: number;
   private readonly kernels: Kernel[];
   /** For each node, the value names whose last reader it is (freed after it runs). */
   private readonly frees: string[][];
+  /** Plans of every subgraph (If branches, Loop/Scan bodies), at any depth. */
+  private readonly plans = new Map<GraphIR, Plan>();
 
   constructor(model: ModelIR, options: SessionOptions = {}) {
     this.model = model;
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
-    const g = model.graph;
-    this.kernels = g.nodes.map((n) => {
-      if (n.domain !== '') {
-        throw new UnsupportedError('UNSUPPORTED_DOMAIN', `node ${nodeLabel(n)} uses operator domain ${n.domain}, which the engine does not support`, {
-          node: n.index,
-          opType: n.opType,
-          domain: n.domain,
-        });
+    this.maxLoopIterations = options.maxLoopIterations ?? DEFAULT_MAX_LOOP_ITERATIONS;
+    const plan = prepare(model.graph, '');
+    this.kernels = plan.kernels;
+    this.frees = plan.frees;
+    this.prepareSubgraphs(model.graph);
+  }
+
+  private prepareSubgraphs(g: GraphIR): void {
+    for (const n of g.nodes) {
+      for (const [attr, a] of n.attrs) {
+        if (a.kind !== 'graph' || this.plans.has(a.value)) continue;
+        this.plans.set(a.value, prepare(a.value, ` in subgraph ${attr} of node ${nodeLabel(n)}`));
+        this.prepareSubgraphs(a.value);
       }
-      const k = getKernel(n.domain, n.opType);
-      if (!k) {
-        throw new UnsupportedError('UNSUPPORTED_OP', `operator ${n.opType} (node ${nodeLabel(n)}) is not supported`, {
-          node: n.index,
-          nodeName: n.name,
-          opType: n.opType,
-        });
-      }
-      return k;
-    });
-    for (const v of [...g.inputs, ...g.outputs]) {
-      if (v.dtype === -1) {
-        throw new UnsupportedError('UNSUPPORTED_FEATURE', `graph value ${v.name} is a sequence, map or optional; only tensors are supported`, { value: v.name });
-      }
-      if (v.dtype !== undefined && !g.initializers.has(v.name)) checkDType(v.dtype, `graph value ${v.name}`);
     }
-    const keep = new Set(g.outputs.map((o) => o.name));
-    const lastUse = new Map<string, number>();
-    g.nodes.forEach((n) => n.inputs.forEach((i) => i && lastUse.set(i, n.index)));
-    this.frees = g.nodes.map(() => []);
-    for (const [name, at] of lastUse) if (!keep.has(name) && !g.initializers.has(name)) this.frees[at]!.push(name);
   }
 
   /** Inputs the caller must feed, in graph order. */
@@ -94,7 +93,7 @@ export class Session {
     const trace = options.trace ? new TraceBuilder() : undefined;
     for (const node of g.nodes) {
       const inputs = node.inputs.map((name) => (name === '' ? undefined : values.get(name)));
-      let outs = this.runNode(node.index, inputs);
+      let outs = this.invoke(g, node, this.kernels[node.index]!, inputs, (name) => values.get(name));
       outs = options.afterNode?.(node, outs) ?? outs;
       const digests: (Uint8Array | undefined)[] = [];
       node.outputs.forEach((name, i) => {
@@ -121,13 +120,23 @@ export class Session {
     };
   }
 
-  /** Runs one node on given inputs (the one-operator check of a fraud proof). Typed errors name the node. */
-  runNode(index: number, inputs: (Tensor | undefined)[]): Tensor[] {
+  /**
+   * Runs one node on given inputs (the one-operator check of a fraud proof).
+   * Typed errors name the node. A control-flow node whose subgraphs read
+   * values from the top-level scope (`node.captures`) needs them in `captures`;
+   * its check re-runs the whole subgraph.
+   */
+  runNode(index: number, inputs: (Tensor | undefined)[], captures: Record<string, Tensor> = {}): Tensor[] {
     const node = this.model.graph.nodes[index];
     if (!node) throw new InputError('INVALID_ARGUMENT', `the model has no node ${index}`, { node: index });
-    const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes);
+    return this.invoke(this.model.graph, node, this.kernels[index]!, inputs, (name) => (Object.hasOwn(captures, name) ? captures[name] : undefined));
+  }
+
+  /** Runs one top-level node's kernel; typed errors name the node. */
+  private invoke(g: GraphIR, node: NodeIR, kernel: Kernel, inputs: (Tensor | undefined)[], outer: (name: string) => Tensor | undefined): Tensor[] {
+    const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes, this.env(outer));
     try {
-      return this.kernels[index]!(inputs, ctx);
+      return kernel(inputs, ctx);
     } catch (e) {
       if (e instanceof VerinferError) {
         if (e.details.node === undefined) Object.assign(e.details, { node: node.index, opType: node.opType });
@@ -138,6 +147,73 @@ export class Session {
         opType: node.opType,
       });
     }
+  }
+
+  private env(outer: (name: string) => Tensor | undefined): SubgraphEnv {
+    return { outer, runGraph: (graph, feeds) => this.runSubgraph(graph, feeds, outer), maxLoopIterations: this.maxLoopIterations };
+  }
+
+  /**
+   * Runs a subgraph in a child scope: its initializers and inputs (bound by
+   * position to `feeds`), then its nodes in ONNX node order; a name not
+   * defined locally is looked up in the enclosing scopes (`outer`). Not traced
+   * and not seen by afterNode/onNode: the enclosing top-level node is the unit
+   * of the trace. An error inside names the top-level node (`node`), and the
+   * innermost subgraph node in `subgraphNode`/`subgraphOp`/`subgraph`.
+   */
+  private runSubgraph(g: GraphIR, feeds: (Tensor | undefined)[], outer: (name: string) => Tensor | undefined): Tensor[] {
+    const plan = this.plans.get(g);
+    if (!plan) throw new VerinferError('KERNEL_FAILED', `subgraph ${g.name} was not prepared by this session`, { subgraph: g.name });
+    if (feeds.length > g.inputs.length) {
+      throw new KernelError(`subgraph ${g.name} takes ${g.inputs.length} inputs, got ${feeds.length}`, { subgraph: g.name });
+    }
+    const values = new Map<string, Tensor>(g.initializers);
+    g.inputs.forEach((info, i) => {
+      const t = feeds[i];
+      if (t) values.set(info.name, t);
+      else if (!g.initializers.has(info.name)) throw new KernelError(`subgraph ${g.name} input ${info.name} has no value`, { subgraph: g.name, input: info.name });
+    });
+    const lookup = (name: string): Tensor | undefined => values.get(name) ?? outer(name);
+    const scope = this.env(lookup);
+    for (const node of g.nodes) {
+      const inputs = node.inputs.map((name) => {
+        if (name === '') return undefined;
+        const t = lookup(name);
+        if (!t) throw new KernelError(`subgraph ${g.name}: value ${name} read by node ${nodeLabel(node)} is not available`, { subgraph: g.name, subgraphNode: node.index, value: name });
+        return t;
+      });
+      const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes, scope);
+      let outs: Tensor[];
+      try {
+        outs = plan.kernels[node.index]!(inputs, ctx);
+      } catch (e) {
+        if (e instanceof VerinferError) {
+          if (e.details.subgraphNode === undefined) {
+            const { node: _n, opType: _o, ...rest } = e.details;
+            for (const k of Object.keys(e.details)) delete e.details[k];
+            Object.assign(e.details, rest, { subgraph: g.name, subgraphNode: node.index, subgraphOp: node.opType });
+          }
+          throw e;
+        }
+        throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} of subgraph ${g.name} failed: ${(e as Error)?.message ?? String(e)}`, {
+          subgraph: g.name,
+          subgraphNode: node.index,
+          subgraphOp: node.opType,
+        });
+      }
+      node.outputs.forEach((name, i) => {
+        if (name === '') return;
+        const t = outs[i];
+        if (!t) throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} of subgraph ${g.name} did not produce output ${i} (${name})`, { subgraph: g.name, subgraphNode: node.index });
+        values.set(name, t);
+      });
+      for (const name of plan.frees[node.index]!) values.delete(name);
+    }
+    return g.outputs.map((o) => {
+      const t = lookup(o.name);
+      if (!t) throw new VerinferError('KERNEL_FAILED', `subgraph ${g.name} output ${o.name} has no value`, { subgraph: g.name, output: o.name });
+      return t;
+    });
   }
 
   private checkFeeds(feeds: Record<string, Tensor>): void {
@@ -174,6 +250,46 @@ export class Session {
       }
     }
   }
+}
+
+/**
+ * Resolves a graph's kernels and checks its declared values are tensors; `where`
+ * is '' for the top-level graph and names the subgraph otherwise.
+ */
+function prepare(g: GraphIR, where: string): Plan {
+  const kernels = g.nodes.map((n) => {
+    if (n.domain !== '') {
+      throw new UnsupportedError('UNSUPPORTED_DOMAIN', `node ${nodeLabel(n)}${where} uses operator domain ${n.domain}, which the engine does not support`, {
+        node: n.index,
+        opType: n.opType,
+        domain: n.domain,
+      });
+    }
+    const k = getKernel(n.domain, n.opType);
+    if (!k) {
+      throw new UnsupportedError('UNSUPPORTED_OP', `operator ${n.opType} (node ${nodeLabel(n)}${where}) is not supported`, {
+        node: n.index,
+        nodeName: n.name,
+        opType: n.opType,
+      });
+    }
+    return k;
+  });
+  for (const v of [...g.inputs, ...g.outputs]) {
+    if (v.dtype === -1) {
+      throw new UnsupportedError('UNSUPPORTED_FEATURE', `graph value ${v.name}${where} is a sequence, map or optional; only tensors are supported`, { value: v.name });
+    }
+    if (v.dtype !== undefined && !g.initializers.has(v.name)) checkDType(v.dtype, `graph value ${v.name}${where}`);
+  }
+  const keep = new Set(g.outputs.map((o) => o.name));
+  const lastUse = new Map<string, number>();
+  g.nodes.forEach((n) => {
+    n.inputs.forEach((i) => i && lastUse.set(i, n.index));
+    n.captures?.forEach((i) => lastUse.set(i, n.index));
+  });
+  const frees: string[][] = g.nodes.map(() => []);
+  for (const [name, at] of lastUse) if (!keep.has(name) && !g.initializers.has(name)) frees[at]!.push(name);
+  return { kernels, frees };
 }
 
 /** Decodes, validates and prepares a model. */

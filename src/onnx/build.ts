@@ -29,7 +29,8 @@ export type AttrInput =
   | string[]
   | Tensor
   | { kind: 'float'; value: number }
-  | { kind: 'floats'; value: number[] };
+  | { kind: 'floats'; value: number[] }
+  | { kind: 'graph'; value: BuildGraph };
 
 export interface BuildNode {
   op: string;
@@ -47,6 +48,15 @@ export interface BuildValue {
   shape?: (number | string)[];
 }
 
+/** A subgraph (If branch, Loop/Scan body) given as a graph attribute: see graphAttr. */
+export interface BuildGraph {
+  name?: string;
+  inputs: BuildValue[];
+  outputs: BuildValue[];
+  initializers?: Record<string, Tensor>;
+  nodes: BuildNode[];
+}
+
 export interface BuildSpec {
   name?: string;
   opset?: number;
@@ -61,6 +71,8 @@ export interface BuildSpec {
 /** Marks a number attribute as FLOAT even when it is integral (e.g. alpha = 1). */
 export const floatAttr = (value: number) => ({ kind: 'float' as const, value });
 export const floatsAttr = (value: number[]) => ({ kind: 'floats' as const, value });
+/** A GRAPH attribute (If then_branch/else_branch, Loop/Scan body). */
+export const graphAttr = (value: BuildGraph) => ({ kind: 'graph' as const, value });
 
 function attribute(name: string, v: AttrInput): AttributeProto {
   const a = create(AttributeProtoSchema, { name });
@@ -74,6 +86,7 @@ function attribute(name: string, v: AttrInput): AttributeProto {
     else Object.assign(a, { type: AT.FLOATS, floats: v as number[] });
   } else if ('kind' in v && v.kind === 'float') Object.assign(a, { type: AT.FLOAT, f: v.value });
   else if ('kind' in v && v.kind === 'floats') Object.assign(a, { type: AT.FLOATS, floats: v.value });
+  else if ('kind' in v && v.kind === 'graph') Object.assign(a, { type: AT.GRAPH, g: graphProto(v.value) });
   else Object.assign(a, { type: AT.TENSOR, t: tensorToProto(v as Tensor) });
   return a;
 }
@@ -95,8 +108,8 @@ function valueInfo(v: BuildValue) {
   });
 }
 
-export function buildModel(spec: BuildSpec): Uint8Array {
-  const graph = create(GraphProtoSchema, {
+function graphProto(spec: BuildGraph) {
+  return create(GraphProtoSchema, {
     name: spec.name ?? 'graph',
     input: spec.inputs.map(valueInfo),
     output: spec.outputs.map(valueInfo),
@@ -112,6 +125,10 @@ export function buildModel(spec: BuildSpec): Uint8Array {
       }),
     ),
   });
+}
+
+export function buildModel(spec: BuildSpec): Uint8Array {
+  const graph = graphProto(spec);
   const model = create(ModelProtoSchema, {
     irVersion: BigInt(spec.irVersion ?? 8),
     producerName: spec.producer ?? 'verinfer',

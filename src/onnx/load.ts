@@ -1,7 +1,7 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelError, UnsupportedError } from '../errors.js';
 import { DEFAULT_MAX_TENSOR_BYTES, type Tensor } from '../tensor/tensor.js';
-import { AttributeProto_AttributeType as AT, ModelProtoSchema, type AttributeProto, type ModelProto, type ValueInfoProto } from './proto/onnx_pb.js';
+import { AttributeProto_AttributeType as AT, ModelProtoSchema, type AttributeProto, type GraphProto, type ModelProto, type ValueInfoProto } from './proto/onnx_pb.js';
 import { normalizeDomain, type AttrValue, type GraphIR, type ModelIR, type NodeIR, type ValueInfo } from './model.js';
 import { tensorFromProto } from './tensorProto.js';
 
@@ -52,7 +52,13 @@ export function loadModel(bytes: Uint8Array, options: LoadOptions = {}): ModelIR
     }
   }
 
-  const g = proto.graph;
+  const graph = decodeGraph(proto.graph, maxTensorBytes);
+  validateGraph(graph, opsets);
+  return { irVersion: Number(proto.irVersion), producer: proto.producerName, opsets, graph };
+}
+
+/** Decodes a graph (top-level or subgraph) without validating it. Subgraph attributes are decoded recursively. */
+function decodeGraph(g: GraphProto, maxTensorBytes: number): GraphIR {
   const initializers = new Map<string, Tensor>();
   for (const t of g.initializer) {
     if (!t.name) throw new ModelError('MODEL_INVALID', 'graph has an initializer without a name', {});
@@ -69,15 +75,13 @@ export function loadModel(bytes: Uint8Array, options: LoadOptions = {}): ModelIR
     return { index, name: n.name, opType: n.opType, domain, inputs: [...n.input], outputs: [...n.output], attrs };
   });
 
-  const graph: GraphIR = {
+  return {
     name: g.name,
     inputs: g.input.map(valueInfo),
     outputs: g.output.map(valueInfo),
     initializers,
     nodes,
   };
-  validateGraph(graph, opsets);
-  return { irVersion: Number(proto.irVersion), producer: proto.producerName, opsets, graph };
 }
 
 function valueInfo(v: ValueInfoProto): ValueInfo {
@@ -122,7 +126,8 @@ function decodeAttr(a: AttributeProto, maxTensorBytes: number, opType: string): 
     case AT.STRINGS:
       return { kind: 'strings', value: a.strings.map((s) => utf8.decode(s)) };
     case AT.GRAPH:
-      return { kind: 'graph' };
+      if (!a.g) throw new ModelError('MODEL_INVALID', `attribute ${a.name} of ${opType} has no graph`, { attribute: a.name });
+      return { kind: 'graph', value: decodeGraph(a.g, maxTensorBytes) };
     default:
       return { kind: 'unsupported', type };
   }
@@ -131,40 +136,60 @@ function decodeAttr(a: AttributeProto, maxTensorBytes: number, opType: string): 
 /**
  * Checks SSA form and ONNX node order: every node input is a graph input, an
  * initializer or an output of an earlier node; every graph output is produced.
+ * A subgraph (validated when its node is reached) may also read any name that
+ * an enclosing scope defines before that node (`outer`). Returns the names the
+ * graph (with its nested subgraphs) reads from enclosing scopes, in first-read
+ * order, and sets `captures` on each node that has subgraphs.
  */
-function validateGraph(g: GraphIR, opsets: Map<string, number>): void {
+function validateGraph(g: GraphIR, opsets: Map<string, number>, outer?: (name: string) => boolean, where = ''): string[] {
   const defined = new Set<string>([...g.initializers.keys(), ...g.inputs.map((i) => i.name)]);
   const producer = new Map<string, number>();
+  const outerReads = new Set<string>();
+  const readOuter = (name: string): boolean => {
+    if (!outer?.(name)) return false;
+    outerReads.add(name);
+    return true;
+  };
   for (const n of g.nodes) {
     for (const o of n.outputs) {
       if (o === '') continue;
       if (producer.has(o) || g.initializers.has(o) || g.inputs.some((i) => i.name === o)) {
-        throw new ModelError('MODEL_INVALID', `value ${o} is defined twice (node ${nodeLabel(n)})`, { value: o, node: n.index });
+        throw new ModelError('MODEL_INVALID', `value ${o} is defined twice (node ${nodeLabel(n)}${where})`, { value: o, node: n.index });
       }
       producer.set(o, n.index);
     }
   }
   for (const n of g.nodes) {
     if (!opsets.has(n.domain)) {
-      throw new ModelError('MODEL_INVALID', `node ${nodeLabel(n)} uses domain ${n.domain || 'ai.onnx'}, which the model does not import`, { node: n.index, domain: n.domain });
+      throw new ModelError('MODEL_INVALID', `node ${nodeLabel(n)}${where} uses domain ${n.domain || 'ai.onnx'}, which the model does not import`, { node: n.index, domain: n.domain });
     }
     for (const i of n.inputs) {
-      if (i === '' || defined.has(i)) continue;
+      if (i === '' || defined.has(i) || readOuter(i)) continue;
       const p = producer.get(i);
       if (p === undefined) {
-        throw new ModelError('MODEL_INVALID', `node ${nodeLabel(n)} reads ${i}, which nothing defines`, { node: n.index, value: i });
+        throw new ModelError('MODEL_INVALID', `node ${nodeLabel(n)}${where} reads ${i}, which nothing defines`, { node: n.index, value: i });
       }
-      throw new ModelError('GRAPH_NOT_TOPOLOGICAL', `node ${nodeLabel(n)} reads ${i} before node ${p} produces it: nodes are not in topological order`, {
+      throw new ModelError('GRAPH_NOT_TOPOLOGICAL', `node ${nodeLabel(n)}${where} reads ${i} before node ${p} produces it: nodes are not in topological order`, {
         node: n.index,
         value: i,
         producer: p,
       });
     }
+    let captures: Set<string> | undefined;
+    for (const [attrName, a] of n.attrs) {
+      if (a.kind !== 'graph') continue;
+      const inner = `${where} in subgraph ${attrName} of node ${nodeLabel(n)}`;
+      const reads = validateGraph(a.value, opsets, (name) => defined.has(name) || readOuter(name), inner);
+      captures ??= new Set();
+      for (const r of reads) captures.add(r);
+    }
+    if (captures) n.captures = [...captures];
     for (const o of n.outputs) if (o !== '') defined.add(o);
   }
   for (const o of g.outputs) {
-    if (!defined.has(o.name)) throw new ModelError('MODEL_INVALID', `graph output ${o.name} is never produced`, { output: o.name });
+    if (!defined.has(o.name) && !readOuter(o.name)) throw new ModelError('MODEL_INVALID', `graph output ${o.name}${where} is never produced`, { output: o.name });
   }
+  return [...outerReads];
 }
 
 export function nodeLabel(n: NodeIR): string {

@@ -17,7 +17,8 @@ export type AttrValue =
   | { kind: 'floats'; value: number[] }
   | { kind: 'ints'; value: number[] }
   | { kind: 'strings'; value: string[] }
-  | { kind: 'graph' }
+  /** A subgraph (If branches, Loop/Scan bodies), decoded and validated like the top-level graph. */
+  | { kind: 'graph'; value: GraphIR }
   | { kind: 'unsupported'; type: number };
 
 export interface NodeIR {
@@ -31,6 +32,12 @@ export interface NodeIR {
   inputs: string[];
   outputs: string[];
   attrs: Map<string, AttrValue>;
+  /**
+   * For a node with subgraph attributes (If/Loop/Scan): the names its subgraphs
+   * (at any depth) read from scopes outside the node, in first-read order. They
+   * are implicit inputs: the executor keeps them alive until this node ran.
+   */
+  captures?: string[];
 }
 
 export interface GraphIR {

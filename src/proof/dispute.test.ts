@@ -295,3 +295,78 @@ test('a well-formed proof against a correct node is rejected (NODE_CORRECT)', as
   assert.equal(v.code, 'NODE_CORRECT', v.reason);
   assert.equal(v.accepted, false);
 });
+
+test('a control-flow node that reads top-level values is proven (and defended) with its captured values', async () => {
+  const { graphAttr } = await import('../onnx/build.js');
+  const F = DType.float32;
+  const bytes = buildModel({
+    inputs: [{ name: 'x', dtype: F, shape: [2, 3] }],
+    outputs: [{ name: 'y', dtype: F, shape: [2, 3] }],
+    initializers: { cond: new Tensor(DType.bool, [], Uint8Array.from([1])), one: new Tensor(F, [], Float32Array.from([1])) },
+    nodes: [
+      { op: 'Neg', inputs: ['x'], outputs: ['nx'] },
+      {
+        op: 'If',
+        inputs: ['cond'],
+        outputs: ['z'],
+        attrs: {
+          then_branch: graphAttr({ name: 'then', inputs: [], outputs: [{ name: 't', dtype: F }], nodes: [{ op: 'Add', inputs: ['nx', 'one'], outputs: ['t'] }] }),
+          else_branch: graphAttr({ name: 'else', inputs: [], outputs: [{ name: 'e', dtype: F }], nodes: [{ op: 'Sub', inputs: ['nx', 'one'], outputs: ['e'] }] }),
+        },
+      },
+      { op: 'Tanh', inputs: ['z'], outputs: ['y'] },
+    ],
+  });
+  const s = createSession(bytes);
+  const feeds = { x: randomTensor([2, 3], 11) };
+  const cid = await modelCid(bytes);
+  const signRun = async (opts: RunOptions) => {
+    const r = s.run(feeds, { ...opts, trace: true });
+    const receipt = await signReceipt(
+      {
+        modelCid: cid.cid,
+        chainId: 31337,
+        message: {
+          model: toHexBytes(cid.digest),
+          input: toHexBytes(tensorListDigest([feeds.x])),
+          output: toHexBytes(tensorListDigest(r.outputList)),
+          traceRoot: toHexBytes(r.trace!.root),
+          semantics: SEMANTICS_VERSION,
+          requestId: toHexBytes(new Uint8Array(32).fill(9)),
+          executor: executor.address,
+          issuedAt: 1_700_000_000,
+          expiresAt: 1_800_000_000,
+        },
+      },
+      executor,
+    );
+    return { receipt: JSON.parse(JSON.stringify(receipt)), leaves: r.trace!.leaves };
+  };
+  // a cheating executor at the If node is caught there; the proof carries nx and one
+  const bad = await signRun({ afterNode: flipAt(1) });
+  const out = await challengeReceipt({ receipt: bad.receipt, modelBytes: bytes, inputs: feeds, respond: traceResponder(bad.leaves), session: s });
+  assert.equal(out.node, 1);
+  assert.equal(out.verdict?.code, 'NODE_OUTPUT_WRONG', out.reason);
+  assert.equal(out.fraudProof?.captures?.length, 2);
+  // without its captured values the proof cannot be checked: rejected, never accepted
+  const stripped = JSON.parse(JSON.stringify(out.fraudProof));
+  delete stripped.captures;
+  assert.equal((await verifyFraudProof(stripped, bytes)).code, 'MALFORMED_PROOF');
+  // an honest executor at the same node survives a (lying) challenger's proof
+  const good = await signRun({});
+  const lying = (sess: Session, i: Record<string, Tensor>) => {
+    const values = new Map<string, Tensor>();
+    const r = sess.run(i, {
+      trace: true,
+      afterNode: (node, outs) => {
+        const res = flipAt(1)!(node, outs) ?? outs;
+        node.outputs.forEach((name, k) => name && values.set(name, res[k]!));
+        return res;
+      },
+    });
+    return { leaves: r.trace!.leaves, values, outputs: r.outputList };
+  };
+  const out2 = await challengeReceipt({ receipt: good.receipt, modelBytes: bytes, inputs: feeds, respond: traceResponder(good.leaves), session: s, execute: lying });
+  assert.equal(out2.winner, 'executor');
+  assert.equal(out2.verdict?.code, 'NODE_CORRECT', out2.reason);
+});

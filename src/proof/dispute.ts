@@ -156,8 +156,8 @@ export async function challengeReceipt(opts: ChallengeOptions): Promise<DisputeO
   const i = located.index;
   const node = graph.nodes[i]!;
   const fedInputs = graph.inputs.filter((v) => opts.inputs[v.name]).map((v) => ({ name: v.name, digest: toHexBytes(tensorDigest(opts.inputs[v.name]!)) }));
-  const inputs: FraudInput[] = node.inputs.map((name) => {
-    if (name === '') return { source: 'absent' };
+  /** Where the executor committed the value `name`, with the tensor (the same rule verifyFraudProof checks). */
+  const source = (name: string): FraudInput => {
     const p = producerOf.get(name);
     if (p) {
       const [j, k] = p;
@@ -165,7 +165,9 @@ export async function challengeReceipt(opts: ChallengeOptions): Promise<DisputeO
     }
     if (opts.inputs[name]) return { source: 'graph-input', name, tensor: tensorToWire(opts.inputs[name]!) };
     return { source: 'initializer', name };
-  });
+  };
+  const inputs: FraudInput[] = node.inputs.map((name) => (name === '' ? { source: 'absent' } : source(name)));
+  const captures = node.captures?.length ? node.captures.map(source) : undefined;
   const disputed = opening(i, located.leaf, pathInCommittedTree(game, own, i, i));
-  return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'node', receipt: opts.receipt, traceSize: n, disputed, inputs, fedInputs, ...(commitment ? { commitment } : {}) }, i);
+  return conclude({ schema: FRAUD_PROOF_SCHEMA, kind: 'node', receipt: opts.receipt, traceSize: n, disputed, inputs, ...(captures ? { captures } : {}), fedInputs, ...(commitment ? { commitment } : {}) }, i);
 }

@@ -59,6 +59,8 @@ export interface FraudProof {
   disputed?: LeafOpening;
   /** kind 'node': one entry per input slot of the disputed node. */
   inputs?: FraudInput[];
+  /** kind 'node', control-flow nodes: one entry per outer value its subgraphs read (`node.captures`, in order). */
+  captures?: FraudInput[];
   /**
    * kind 'node': the graph inputs the request fed, in graph order, with their
    * digests; SHA-256 over the digests is the receipt's input digest.
@@ -218,40 +220,48 @@ export async function verifyFraudProof(proof: unknown, modelBytes: Uint8Array, o
         throw new Reject('INPUT_NOT_COMMITTED', "fedInputs do not hash to the receipt's input digest");
       }
     }
-    const tensors: (Tensor | undefined)[] = [];
-    for (let s = 0; s < node.inputs.length; s++) {
-      const name = node.inputs[s]!;
-      const src = p.inputs[s] as FraudInput;
-      const wrong = (why: string) => new Reject('WRONG_INPUT_SOURCE', `input ${s} (${name || 'absent'}) of node ${i}: ${why}`);
-      if (name === '') {
-        if (src?.source !== 'absent') throw wrong('the slot is empty in the model');
-        tensors.push(undefined);
-        continue;
-      }
+    /** The tensor named `name` as the proof supplies it, checked against where the executor committed it. */
+    const committedValue = (name: string, src: FraudInput, what: string): Tensor => {
+      const wrong = (why: string) => new Reject('WRONG_INPUT_SOURCE', `${what} (${name}) of node ${i}: ${why}`);
       const producer = producers.get(name);
       if (producer) {
         if (src?.source !== 'node' || src.opening?.node !== producer[0] || src.output !== producer[1]) throw wrong(`it is output ${producer[1]} of node ${producer[0]}`);
         if (producer[0] >= i) throw wrong('produced by a later node');
-        const pl = open(src.opening, `input ${s}`);
-        if (!pl) throw new Reject('MALFORMED_PROOF', `input ${s}: the executor's leaf ${producer[0]} is malformed; dispute that node instead`);
+        const pl = open(src.opening, what);
+        if (!pl) throw new Reject('MALFORMED_PROOF', `${what}: the executor's leaf ${producer[0]} is malformed; dispute that node instead`);
         const t = tensorFromWire(src.tensor);
-        if (!eq(tensorDigest(t), pl.outputDigests[producer[1]]!)) throw new Reject('INPUT_NOT_COMMITTED', `input ${s} of node ${i} does not match the digest in leaf ${producer[0]}`);
-        tensors.push(t);
-      } else if (fed.has(name)) {
+        if (!eq(tensorDigest(t), pl.outputDigests[producer[1]]!)) throw new Reject('INPUT_NOT_COMMITTED', `${what} of node ${i} does not match the digest in leaf ${producer[0]}`);
+        return t;
+      }
+      if (fed.has(name)) {
         if (src?.source !== 'graph-input' || src.name !== name) throw wrong('it is a graph input the request fed');
         const t = tensorFromWire(src.tensor);
         if (!eq(tensorDigest(t), fed.get(name)!)) throw new Reject('INPUT_NOT_COMMITTED', `graph input ${name} does not match its digest`);
-        tensors.push(t);
-      } else if (graph.initializers.has(name)) {
-        if (src?.source !== 'initializer' || src.name !== name) throw wrong('it is an initializer of the model');
-        tensors.push(graph.initializers.get(name));
-      } else {
-        throw wrong('nothing in the model or the request defines it');
+        return t;
       }
+      if (graph.initializers.has(name)) {
+        if (src?.source !== 'initializer' || src.name !== name) throw wrong('it is an initializer of the model');
+        return graph.initializers.get(name)!;
+      }
+      throw wrong('nothing in the model or the request defines it');
+    };
+    const tensors: (Tensor | undefined)[] = node.inputs.map((name, s) => {
+      const src = p.inputs![s] as FraudInput;
+      if (name !== '') return committedValue(name, src, `input ${s}`);
+      if (src?.source !== 'absent') throw new Reject('WRONG_INPUT_SOURCE', `input ${s} (absent) of node ${i}: the slot is empty in the model`);
+      return undefined;
+    });
+    // A control-flow node's subgraphs also read top-level values (node.captures): each is
+    // supplied and checked like an input, so the node re-runs on exactly what was committed.
+    const captureNames = node.captures ?? [];
+    if (captureNames.length > 0 && (!Array.isArray(p.captures) || p.captures.length !== captureNames.length)) {
+      throw new Reject('MALFORMED_PROOF', `node ${i} reads ${captureNames.length} outer values in its subgraphs; one capture entry each is required`);
     }
+    const captures: Record<string, Tensor> = {};
+    captureNames.forEach((name, k) => (captures[name] = committedValue(name, p.captures![k] as FraudInput, `captured value ${k}`)));
     let outs: Tensor[];
     try {
-      outs = session.runNode(i, tensors);
+      outs = session.runNode(i, tensors, captures);
     } catch (e) {
       if (e instanceof VerinferError && e.code === 'INVALID_ARGUMENT') {
         return { accepted: true, code: 'NODE_REJECTS_INPUTS', reason: `node ${i} cannot run on its committed inputs (${e.message}), yet the executor claimed outputs`, executor, node: i };
