@@ -1,33 +1,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel } from '../src/onnx/build.js';
 import { encodeTensorProto } from '../src/onnx/tensorProto.js';
 import { createSession } from '../src/engine/session.js';
 import { DType } from '../src/tensor/dtype.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { tensorDigest } from '../src/tensor/canonical.js';
 import { toHex } from '../src/hash/sha256.js';
+import { tempDir } from '../src/store/testing.js';
+import { runCliSync as cli, smallModel as model } from './fixtures/cli.js';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'verinfer.mjs');
 let dir = '';
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-
-const model = buildModel({
-  inputs: [{ name: 'x', dtype: DType.float32, shape: [2, 2] }],
-  outputs: [{ name: 'y', dtype: DType.float32, shape: [2, 2] }],
-  initializers: { w: new Tensor(DType.float32, [2, 2], Float32Array.from([1, 2, 3, 4])) },
-  nodes: [
-    { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
-    { op: 'Relu', inputs: ['m'], outputs: ['y'] },
-  ],
-});
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'verinfer-cli-'));
+  dir = tempDir('cli');
   writeFileSync(join(dir, 'model.onnx'), model);
   writeFileSync(join(dir, 'in.json'), JSON.stringify({ x: { dims: [2, 2], data: [1, -1, 0.5, 2] } }));
   writeFileSync(join(dir, 'nested.json'), JSON.stringify({ x: [[1, -1], [0.5, 2]] }));

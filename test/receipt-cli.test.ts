@@ -1,32 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel } from '../src/onnx/build.js';
-import { DType } from '../src/tensor/dtype.js';
-import { Tensor } from '../src/tensor/tensor.js';
 import { parseReceipt, recoverReceiptSigner } from '../src/proof/receipt.js';
+import { tempDir } from '../src/store/testing.js';
+import { lastJson, runCliSync as cli, smallModel as model } from './fixtures/cli.js';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'verinfer.mjs');
 let dir = '';
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 const p = (name: string) => join(dir, name);
-const lastJson = (s: string) => JSON.parse(s.trim().split('\n').pop()!);
-
-const model = buildModel({
-  inputs: [{ name: 'x', dtype: DType.float32, shape: [2, 2] }],
-  outputs: [{ name: 'y', dtype: DType.float32, shape: [2, 2] }],
-  initializers: { w: new Tensor(DType.float32, [2, 2], Float32Array.from([1, 2, 3, 4])) },
-  nodes: [
-    { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
-    { op: 'Relu', inputs: ['m'], outputs: ['y'] },
-  ],
-});
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'verinfer-receipt-cli-'));
+  dir = tempDir('receipt-cli');
   writeFileSync(p('model.onnx'), model);
   writeFileSync(p('in.json'), JSON.stringify({ x: { dims: [2, 2], data: [1, -1, 0.5, 2] } }));
   writeFileSync(p('in2.json'), JSON.stringify({ x: { dims: [2, 2], data: [1, -1, 0.5, 3] } }));

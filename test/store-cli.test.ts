@@ -1,14 +1,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel } from '../src/onnx/build.js';
 import { modelCid } from '../src/hash/cid.js';
-import { DType } from '../src/tensor/dtype.js';
-import { Tensor } from '../src/tensor/tensor.js';
 import { ModelStore } from '../src/store/store.js';
+import { bigModel, tempDir, tinyModel } from '../src/store/testing.js';
+import { jsonOf, ok, runCli as cli, startCli as start, waitFor, type CliResult } from './fixtures/cli.js';
 
 /**
  * End-to-end tests of the model store commands: each spawns `node bin/verinfer.mjs`
@@ -16,67 +13,11 @@ import { ModelStore } from '../src/store/store.js';
  * the file fast (every CLI start costs ~1 s of TypeScript loading).
  */
 
-const bin = join(import.meta.dirname, '..', 'bin', 'verinfer.mjs');
 let dir = '';
 
-interface Result {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Result>; stderr: () => string } {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Result>((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
-  return { child, done, stderr: () => stderr };
-}
-
-const cli = (...args: string[]) => start(args).done;
-const ok = (r: Result) => {
-  assert.equal(r.status, 0, r.stderr);
-  return r;
-};
-const jsonOf = (r: Result) => JSON.parse(ok(r).stdout.trim().split('\n').pop()!);
-function failsWith(r: Result, code: string) {
+function failsWith(r: CliResult, code: string) {
   assert.equal(r.status, 1, `expected ${code}, got exit ${r.status}: ${r.stdout} ${r.stderr}`);
   assert.match(r.stderr, new RegExp(`^error \\[${code}\\]`, "m"), r.stderr);
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function tiny(scale: number): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: ['batch', 2] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: ['batch', 2] }],
-    initializers: { w: new Tensor(DType.float32, [2, 2], Float32Array.from([1, 2, 3, scale])) },
-    nodes: [
-      { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
-      { op: 'Relu', inputs: ['m'], outputs: ['y'] },
-    ],
-  });
-}
-
-/** A model of `k`·16 bytes of weights (k = 200k: ~3.2 MB, 13 blocks). */
-function big(k: number, seed = 1): Uint8Array {
-  const w = new Float32Array(k * 4);
-  for (let i = 0; i < w.length; i++) w[i] = (((i + seed) * 7919) % 1000) / 1000 - 0.5;
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: [1, k] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: [1, 4] }],
-    initializers: { w: new Tensor(DType.float32, [k, 4], w) },
-    nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-  });
 }
 
 const files: Record<string, Uint8Array> = {};
@@ -85,11 +26,11 @@ const blockFiles = (dataDir: string) =>
   existsSync(join(dataDir, 'blocks')) ? readdirSync(join(dataDir, 'blocks')).flatMap((s) => readdirSync(join(dataDir, 'blocks', s))) : [];
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'verinfer-store-cli-'));
-  files['big.onnx'] = big(75_000);
-  files['huge.onnx'] = big(200_000, 2);
-  files['huge2.onnx'] = big(200_000, 3);
-  for (let i = 1; i <= 2; i++) files[`t${i}.onnx`] = tiny(i);
+  dir = tempDir('store-cli');
+  files['big.onnx'] = bigModel(75_000, 1);
+  files['huge.onnx'] = bigModel(200_000, 2);
+  files['huge2.onnx'] = bigModel(200_000, 3);
+  for (let i = 1; i <= 2; i++) files[`t${i}.onnx`] = tinyModel(i);
   for (const [name, bytes] of Object.entries(files)) writeFileSync(path(name), bytes);
   writeFileSync(path('bad.onnx'), 'definitely not protobuf');
   writeFileSync(path('card.md'), '# Big model\n\nA MatMul with **many** weights.\n');

@@ -1,8 +1,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CarWriter } from '@ipld/car/writer';
@@ -13,13 +11,10 @@ import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { VerinferError } from '../errors.js';
-import { buildModel } from '../onnx/build.js';
-import { DType } from '../tensor/dtype.js';
-import { Tensor } from '../tensor/tensor.js';
 import { fetchModel, type FetchProgress } from './fetch.js';
 import { registerGateway } from './gateway.js';
 import { ModelStore } from './store.js';
+import { bigModel, deadUrl, rejectsCode, tempDir } from './testing.js';
 
 const account = privateKeyToAccount(generatePrivateKey());
 let dir = '';
@@ -37,27 +32,6 @@ const servers: FastifyInstance[] = [];
 
 const fresh = () => ModelStore.open(join(dir, `dest${n++}`));
 const leases = (s: ModelStore) => readdirSync(join(s.dir, 'leases')).length;
-
-function bigModel(): Uint8Array {
-  const k = 75_000;
-  const w = new Float32Array(k * 4);
-  for (let i = 0; i < w.length; i++) w[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: [1, k] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: [1, 4] }],
-    initializers: { w: new Tensor(DType.float32, [k, 4], w) },
-    nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-  });
-}
-
-async function rejectsCode(p: Promise<unknown>, code: string, check?: (e: VerinferError) => void) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof VerinferError, `expected VerinferError, got ${(e as Error)?.stack ?? e}`);
-    assert.equal(e.code, code, e.message);
-    check?.(e);
-    return true;
-  });
-}
 
 async function serve(app: FastifyInstance): Promise<string> {
   servers.push(app);
@@ -130,17 +104,8 @@ async function testGateway(store: ModelStore, o: TestGatewayOptions = {}): Promi
   return { url: await serve(app), log };
 }
 
-/** A URL where nothing listens. */
-async function deadUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
-
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'verinfer-fetch-'));
+  dir = tempDir('fetch');
   src = await ModelStore.open(join(dir, 'src'));
   bigBytes = bigModel();
   bigCid = (await src.publish(bigBytes, { name: 'big', account })).cid;

@@ -1,7 +1,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CarReader } from '@ipld/car/reader';
@@ -17,6 +16,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { bytesMatchCid } from './blockstore.js';
 import { CAR_CONTENT_TYPE, RAW_CONTENT_TYPE, gatewayResponse, negotiate, registerGateway } from './gateway.js';
 import { ModelStore } from './store.js';
+import { bigModel, tempDir } from './testing.js';
 
 const account = privateKeyToAccount(generatePrivateKey());
 let dir = '';
@@ -29,19 +29,7 @@ let tinyCid = '';
 let bigBytes: Uint8Array;
 let dagOrder: string[] = [];
 
-/** ~1.2 MB of weights: a dag-pb root over five 256 KiB raw leaves. */
-function bigModel(): Uint8Array {
-  const k = 75_000;
-  const w = new Float32Array(k * 4);
-  for (let i = 0; i < w.length; i++) w[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: [1, k] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: [1, 4] }],
-    initializers: { w: new Tensor(DType.float32, [k, 4], w) },
-    nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-  });
-}
-
+/** Not the shared tinyModel: [1, 2] inputs and no Relu. */
 function tinyModel(): Uint8Array {
   return buildModel({
     inputs: [{ name: 'x', dtype: DType.float32, shape: [1, 2] }],
@@ -61,7 +49,7 @@ async function errorOf(r: Response): Promise<{ code: string; message: string; de
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'verinfer-gateway-'));
+  dir = tempDir('gateway');
   store = await ModelStore.open(join(dir, 'a'));
   damaged = await ModelStore.open(join(dir, 'damaged'));
   bigBytes = bigModel();

@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CID } from 'multiformats/cid';
@@ -13,36 +12,12 @@ import { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ModelStore } from './store.js';
 import { parseMetadata } from './metadata.js';
+import { bigModel, rejectsCode, tempDir, tinyModel } from './testing.js';
 
 const account = privateKeyToAccount(generatePrivateKey());
 let root = '';
 let n = 0;
 const fresh = () => ModelStore.open(join(root, `s${n++}`));
-
-function tinyModel(scale = 1): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: ['batch', 2] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: ['batch', 2] }],
-    initializers: { w: new Tensor(DType.float32, [2, 2], Float32Array.from([1, 2, 3, scale])) },
-    nodes: [
-      { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
-      { op: 'Relu', inputs: ['m'], outputs: ['y'] },
-    ],
-  });
-}
-
-/** ~1.2 MB: several 256 KiB chunks under a dag-pb root. */
-function bigModel(): Uint8Array {
-  const k = 75_000;
-  const w = new Float32Array(k * 4);
-  for (let i = 0; i < w.length; i++) w[i] = ((i * 7919) % 1000) / 1000 - 0.5;
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: [1, k] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: [1, 4] }],
-    initializers: { w: new Tensor(DType.float32, [k, 4], w) },
-    nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-  });
-}
 
 const big = bigModel();
 
@@ -51,17 +26,8 @@ function blockFiles(store: ModelStore): string[] {
   return readdirSync(store.blocks.dir).flatMap((s) => readdirSync(join(store.blocks.dir, s)).map((f) => join(store.blocks.dir, s, f)));
 }
 
-async function rejectsCode(p: Promise<unknown>, code: string, check?: (e: VerinferError) => void) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof VerinferError, `expected VerinferError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    check?.(e);
-    return true;
-  });
-}
-
 before(() => {
-  root = mkdtempSync(join(tmpdir(), 'verinfer-store-'));
+  root = tempDir('store');
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelContext } from '../kernel.js';
-import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
 import { roundHalfEven } from '../math/index.js';
+import { rng } from '../../../test/fixtures/models.js';
+import { attrsOf, makeCtx, prod, ravel, sameTensor, throwsCode, unravel } from './testing.js';
 import { ops, setConvColumnBudget, setConvSchedule, type ConvSchedule } from './conv.js';
 
 // ---------------------------------------------------------------------------
@@ -13,33 +12,9 @@ import { ops, setConvColumnBudget, setConvSchedule, type ConvSchedule } from './
 
 type Attrs = Record<string, number | number[] | string>;
 
-function ctx(opType: string, attrs: Attrs = {}, outputs = ['y'], opset = 17): KernelContext {
-  const m = new Map<string, AttrValue>();
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === 'string') m.set(k, { kind: 'string', value: v });
-    else if (Array.isArray(v)) m.set(k, { kind: 'ints', value: v });
-    else m.set(k, { kind: 'int', value: v });
-  }
-  return new KernelContext({ index: 0, name: '', opType, domain: '', inputs: [], outputs, attrs: m }, opset, 2 ** 31);
-}
-
 function run(op: string, inputs: (Tensor | undefined)[], attrs: Attrs = {}): Tensor[] {
-  return ops[op]!(inputs, ctx(op, attrs));
+  return ops[op]!(inputs, makeCtx(op, attrsOf(attrs)));
 }
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 
 function randTensor(r: () => number, dtype: 1 | 11, shape: number[]): Tensor {
   const n = prod(shape);
@@ -47,29 +22,6 @@ function randTensor(r: () => number, dtype: 1 | 11, shape: number[]): Tensor {
   for (let i = 0; i < n; i++) a[i] = dtype === DType.float32 ? Math.fround(r() * 4 - 2) : r() * 4 - 2;
   return new Tensor(dtype, shape, a);
 }
-
-function sameBits(a: Tensor, b: { shape: number[]; data: Float32Array | Float64Array }, msg: string): void {
-  assert.deepEqual([...a.shape], b.shape, `${msg}: shape`);
-  const x = a.data as Float32Array | Float64Array;
-  for (let i = 0; i < x.length; i++) {
-    if (!Object.is(x[i], b.data[i])) assert.fail(`${msg}: element ${i}: got ${x[i]}, want ${b.data[i]}`);
-  }
-}
-
-function assertCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-
-/** Unravel a flat index into a multi-index of `shape`. */
-function unravel(i: number, shape: readonly number[]): number[] {
-  const r = new Array<number>(shape.length);
-  for (let j = shape.length - 1; j >= 0; j--) {
-    r[j] = i % shape[j]!;
-    i = Math.floor(i / shape[j]!);
-  }
-  return r;
-}
-const ravel = (idx: readonly number[], shape: readonly number[]) => idx.reduce((a, v, j) => a * shape[j]! + v, 0);
 
 interface ConvCase {
   x: number[];
@@ -164,7 +116,7 @@ function checkConvCase(c: ConvCase, dtype: 1 | 11, seed: number): void {
   const B = c.bias ? randTensor(r, dtype, [c.w[0]!]) : undefined;
   const [Y] = run('Conv', [X, W, B], convAttrs(c));
   const { pb, out, strides, dil } = resolvePads(c, c.x.slice(2), c.w.slice(2));
-  sameBits(Y!, refConv(X, W, B, c.group ?? 1, strides, dil, pb, out), JSON.stringify(c));
+  sameTensor(Y!, refConv(X, W, B, c.group ?? 1, strides, dil, pb, out), JSON.stringify(c));
 }
 
 // ---------------------------------------------------------------------------
@@ -270,29 +222,29 @@ test('Conv kernel_shape attribute: inferred from W, checked when given', () => {
   const X = new Tensor(DType.float32, [1, 1, 4, 4], new Float32Array(16).fill(1));
   const W = new Tensor(DType.float32, [1, 1, 3, 3], new Float32Array(9).fill(1));
   assert.equal(run('Conv', [X, W], { kernel_shape: [3, 3] })[0]!.data[0], 9);
-  assertCode(() => run('Conv', [X, W], { kernel_shape: [2, 2] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('Conv', [X, W], { kernel_shape: [2, 2] }), 'INVALID_ARGUMENT');
 });
 
 test('Conv invalid inputs give INVALID_ARGUMENT; float16 gives UNSUPPORTED_FEATURE', () => {
   const X = new Tensor(DType.float32, [1, 4, 5, 5], new Float32Array(100));
   const W3 = new Tensor(DType.float32, [2, 3, 3, 3], new Float32Array(54));
-  assertCode(() => run('Conv', [X, W3]), 'INVALID_ARGUMENT'); // channel mismatch
+  throwsCode(() => run('Conv', [X, W3]), 'INVALID_ARGUMENT'); // channel mismatch
   const W2 = new Tensor(DType.float32, [3, 2, 3, 3], new Float32Array(54));
-  assertCode(() => run('Conv', [X, W2], { group: 2 }), 'INVALID_ARGUMENT'); // group does not divide M
+  throwsCode(() => run('Conv', [X, W2], { group: 2 }), 'INVALID_ARGUMENT'); // group does not divide M
   const W1 = new Tensor(DType.float32, [3, 1, 3, 3], new Float32Array(27));
-  assertCode(() => run('Conv', [X, W1], { group: 3 }), 'INVALID_ARGUMENT'); // group does not divide C
+  throwsCode(() => run('Conv', [X, W1], { group: 3 }), 'INVALID_ARGUMENT'); // group does not divide C
   const W = new Tensor(DType.float32, [2, 4, 3, 3], new Float32Array(72));
-  assertCode(() => run('Conv', [X, W, new Tensor(DType.float32, [3], new Float32Array(3))]), 'INVALID_ARGUMENT'); // bias shape
-  assertCode(() => run('Conv', [X, W], { strides: [0, 1] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('Conv', [X, W], { pads: [1, 1] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('Conv', [X, W], { pads: [-1, 0, 0, 0] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('Conv', [X, W], { auto_pad: 'BOGUS' }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('Conv', [X, W, new Tensor(DType.float32, [3], new Float32Array(3))]), 'INVALID_ARGUMENT'); // bias shape
+  throwsCode(() => run('Conv', [X, W], { strides: [0, 1] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('Conv', [X, W], { pads: [1, 1] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('Conv', [X, W], { pads: [-1, 0, 0, 0] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('Conv', [X, W], { auto_pad: 'BOGUS' }), 'INVALID_ARGUMENT');
   const Wbig = new Tensor(DType.float32, [1, 4, 7, 7], new Float32Array(196));
-  assertCode(() => run('Conv', [X, Wbig]), 'INVALID_ARGUMENT'); // kernel larger than input
-  assertCode(() => run('Conv', [X, new Tensor(DType.float64, [2, 4, 3, 3], new Float64Array(72))]), 'INVALID_ARGUMENT');
-  assertCode(() => run('Conv', [new Tensor(DType.float32, [4, 5], new Float32Array(20)), W]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('Conv', [X, Wbig]), 'INVALID_ARGUMENT'); // kernel larger than input
+  throwsCode(() => run('Conv', [X, new Tensor(DType.float64, [2, 4, 3, 3], new Float64Array(72))]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('Conv', [new Tensor(DType.float32, [4, 5], new Float32Array(20)), W]), 'INVALID_ARGUMENT');
   const H = new Tensor(DType.float16, [1, 4, 5, 5], new Uint16Array(100));
-  assertCode(() => run('Conv', [H, new Tensor(DType.float16, [2, 4, 3, 3], new Uint16Array(72))]), 'UNSUPPORTED_FEATURE');
+  throwsCode(() => run('Conv', [H, new Tensor(DType.float16, [2, 4, 3, 3], new Uint16Array(72))]), 'UNSUPPORTED_FEATURE');
 });
 
 test('Conv with an empty batch gives an empty output', () => {
@@ -321,11 +273,11 @@ function checkAllSchedules(c: ConvCase, X: Tensor, W: Tensor, B: Tensor | undefi
   const { pb, out, strides, dil } = resolvePads(c, c.x.slice(2), c.w.slice(2));
   const want = refConv(X, W, B, c.group ?? 1, strides, dil, pb, out);
   const a = convAttrs(c);
-  for (const s of ['auto', 'gemm', 'direct'] as const) sameBits(runConvWith(s, [X, W, B], a), want, `${msg} [${s}]`);
+  for (const s of ['auto', 'gemm', 'direct'] as const) sameTensor(runConvWith(s, [X, W, B], a), want, `${msg} [${s}]`);
   if (chunkRows > 0) {
     const Kd = prod(c.w.slice(1));
     const outR = out[out.length - 1]!;
-    sameBits(runConvWith('gemm', [X, W, B], a, Kd * outR * chunkRows), want, `${msg} [gemm, ${chunkRows}-row chunks]`);
+    sameTensor(runConvWith('gemm', [X, W, B], a, Kd * outR * chunkRows), want, `${msg} [gemm, ${chunkRows}-row chunks]`);
   }
 }
 
@@ -526,7 +478,7 @@ test('ConvTranspose matches the gather-form reference bit-exactly (1-D/2-D/3-D, 
     if (c.group) attrs.group = c.group;
     const [Y] = run('ConvTranspose', [X, W, B], attrs);
     const out = c.x.slice(2).map((xs, j) => strides[j]! * (xs - 1) + op[j]! + (c.w[j + 2]! - 1) * dil[j]! + 1 - pads[j]! - pads[j + k]!);
-    sameBits(Y!, refConvT(X, W, B, g, strides, dil, pads.slice(0, k), out), `ConvTranspose case ${i}`);
+    sameTensor(Y!, refConvT(X, W, B, g, strides, dil, pads.slice(0, k), out), `ConvTranspose case ${i}`);
   });
 });
 
@@ -536,20 +488,20 @@ test('ConvTranspose output_shape and auto_pad split the total padding as the spe
   const W = randTensor(r, DType.float32, [1, 2, 3, 3]);
   // output_shape larger than the full output: negative total padding, extra at the end
   const [Y] = run('ConvTranspose', [X, W], { output_shape: [10, 8], strides: [3, 2] });
-  sameBits(Y!, refConvT(X, W, undefined, 1, [3, 2], [1, 1], [0, 0], [10, 8]), 'output_shape');
+  sameTensor(Y!, refConvT(X, W, undefined, 1, [3, 2], [1, 1], [0, 0], [10, 8]), 'output_shape');
   // SAME_UPPER: out = in * s, odd total padding goes to the end
   const [Y2] = run('ConvTranspose', [X, W], { auto_pad: 'SAME_UPPER', strides: [2, 2] });
-  sameBits(Y2!, refConvT(X, W, undefined, 1, [2, 2], [1, 1], [0, 0], [6, 6]), 'SAME_UPPER');
+  sameTensor(Y2!, refConvT(X, W, undefined, 1, [2, 2], [1, 1], [0, 0], [6, 6]), 'SAME_UPPER');
   const [Y3] = run('ConvTranspose', [X, W], { auto_pad: 'SAME_LOWER', strides: [2, 2] });
-  sameBits(Y3!, refConvT(X, W, undefined, 1, [2, 2], [1, 1], [1, 1], [6, 6]), 'SAME_LOWER');
+  sameTensor(Y3!, refConvT(X, W, undefined, 1, [2, 2], [1, 1], [1, 1], [6, 6]), 'SAME_LOWER');
 });
 
 test('ConvTranspose invalid inputs', () => {
   const X = new Tensor(DType.float32, [1, 4, 3, 3], new Float32Array(36));
-  assertCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [3, 2, 3, 3], new Float32Array(54))]), 'INVALID_ARGUMENT');
-  assertCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [4, 2, 3, 3], new Float32Array(72))], { group: 3 }), 'INVALID_ARGUMENT');
-  assertCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [4, 2, 3, 3], new Float32Array(72))], { output_padding: [2, 0] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [4, 2, 3, 3], new Float32Array(72))], { pads: [3, 3, 3, 3] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [3, 2, 3, 3], new Float32Array(54))]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [4, 2, 3, 3], new Float32Array(72))], { group: 3 }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [4, 2, 3, 3], new Float32Array(72))], { output_padding: [2, 0] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('ConvTranspose', [X, new Tensor(DType.float32, [4, 2, 3, 3], new Float32Array(72))], { pads: [3, 3, 3, 3] }), 'INVALID_ARGUMENT');
 });
 
 // ---------------------------------------------------------------------------
@@ -690,6 +642,6 @@ test('Col2Im matches a gather reference (increasing kernel offset per pixel)', (
     }
     want[e] = acc;
   }
-  sameBits(Y!, { shape, data: want }, 'Col2Im');
-  assertCode(() => run('Col2Im', [randTensor(r, DType.float32, [1, 6, L + 1]), i64(image), i64(block)], { strides, dilations: dil, pads }), 'INVALID_ARGUMENT');
+  sameTensor(Y!, { shape, data: want }, 'Col2Im');
+  throwsCode(() => run('Col2Im', [randTensor(r, DType.float32, [1, 6, L + 1]), i64(image), i64(block)], { strides, dilations: dil, pads }), 'INVALID_ARGUMENT');
 });

@@ -1,57 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelContext } from '../kernel.js';
 import type { AttrValue } from '../../onnx/model.js';
-import { DType, type TensorData } from '../../tensor/dtype.js';
+import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { VerinferError } from '../../errors.js';
+import { rng } from '../../../test/fixtures/models.js';
+import { flt, int, makeCtx, prod, sameTensor, sameValues, str, throwsCode } from './testing.js';
 import { gemmF32, gemmF32Js, gemmF32Wasm, ops } from './matmul.js';
 
-function ctx(opType: string, attrs: Record<string, AttrValue> = {}, opset = 17): KernelContext {
-  return new KernelContext(
-    { index: 0, name: '', opType, domain: '', inputs: [], outputs: ['y'], attrs: new Map(Object.entries(attrs)) },
-    opset,
-    2 ** 31,
-  );
-}
 const run = (op: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 17): Tensor[] =>
-  ops[op]!(inputs, ctx(op, attrs, opset));
-const int = (value: number): AttrValue => ({ kind: 'int', value });
-const flt = (value: number): AttrValue => ({ kind: 'float', value });
-const str = (value: string): AttrValue => ({ kind: 'string', value });
-const throwsCode = (f: () => unknown, code: string) =>
-  assert.throws(f, (e: unknown) => e instanceof VerinferError && e.code === code, `expected ${code}`);
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  ops[op]!(inputs, makeCtx(op, attrs, opset));
 function randF32(shape: number[], r: () => number): Tensor {
-  const d = new Float32Array(size(shape));
+  const d = new Float32Array(prod(shape));
   // wide dynamic range so rounding actually happens at every step
   for (let i = 0; i < d.length; i++) d[i] = (r() * 2 - 1) * 2 ** Math.floor(r() * 8 - 4);
   return new Tensor(DType.float32, shape, d);
 }
 const f32t = (shape: number[], v: number[]) => new Tensor(DType.float32, shape, Float32Array.from(v));
-
-/** Bitwise equality of two float tensors (distinguishes -0 and +0, NaN payload-insensitive for canonical NaN). */
-function assertBitsEqual(got: Tensor, want: { shape: number[]; data: TensorData }) {
-  assert.deepEqual([...got.shape], want.shape);
-  assert.equal(got.data.length, want.data.length);
-  for (let i = 0; i < want.data.length; i++) {
-    const g = got.data[i] as number;
-    const w = want.data[i] as number;
-    if (!Object.is(g, w)) assert.fail(`element ${i}: got ${g}, want ${w}`);
-  }
-}
 
 /**
  * Independent reference: numpy.matmul shapes, canonical order per element,
@@ -65,7 +29,7 @@ function refMatmul(a: Tensor, b: Tensor): { shape: number[]; data: Float32Array 
   const r = Math.max(ab.length, bb.length);
   const pa = [...Array(r - ab.length).fill(1), ...ab], pb = [...Array(r - bb.length).fill(1), ...bb];
   const ob = pa.map((d, i) => Math.max(d, pb[i]!));
-  const nb = size(ob);
+  const nb = prod(ob);
   const out = new Float32Array(nb * M * N);
   const A = a.data as Float32Array, B = b.data as Float32Array;
   for (let t = 0; t < nb; t++) {
@@ -117,15 +81,15 @@ describe('MatMul float32: bit-exact against a plain canonical triple loop', () =
   ];
   for (const [sa, sb] of cases) {
     it(`[${sa}] x [${sb}]`, () => {
-      const r = rng(sa.length * 1000 + size(sa) * 7 + size(sb));
+      const r = rng(sa.length * 1000 + prod(sa) * 7 + prod(sb));
       const a = randF32(sa, r), b = randF32(sb, r);
-      assertBitsEqual(run('MatMul', [a, b])[0]!, refMatmul(a, b));
+      sameTensor(run('MatMul', [a, b])[0]!, refMatmul(a, b));
     });
   }
   it('a larger odd shape exercises every remainder path', () => {
     const r = rng(99);
     const a = randF32([2, 23, 61], r), b = randF32([61, 19], r);
-    assertBitsEqual(run('MatMul', [a, b])[0]!, refMatmul(a, b));
+    sameTensor(run('MatMul', [a, b])[0]!, refMatmul(a, b));
   });
   it('timing: 512x512x512 (logged, not asserted)', () => {
     const r = rng(5);
@@ -155,27 +119,18 @@ describe('float32 kernels: JS and WebAssembly SIMD give the canonical bits', () 
     }
     return C;
   }
-  /** Every element equal by Object.is; NaN payloads are not canonical (the tensor encoding collapses them). */
-  function sameFloats(got: Float32Array, want: Float32Array, what: string) {
-    assert.equal(got.length, want.length);
-    for (let i = 0; i < want.length; i++) {
-      if (!(Number.isNaN(want[i]) && Number.isNaN(got[i])) && !Object.is(got[i], want[i])) {
-        assert.fail(`${what} element ${i}: ${got[i]} vs ${want[i]}`);
-      }
-    }
-  }
   /** JS kernel, WebAssembly kernel and the dispatcher against the plain loop. */
   function checkAll(A: Float32Array, B: Float32Array, M: number, K: number, N: number) {
     const want = refPlain(A, B, M, K, N);
     const cj = new Float32Array(M * N);
     gemmF32Js(A, 0, B, 0, cj, 0, M, K, N);
-    assertBitsEqual(new Tensor(DType.float32, [M, N], cj), { shape: [M, N], data: want });
+    sameTensor(new Tensor(DType.float32, [M, N], cj), { shape: [M, N], data: want });
     const cw = new Float32Array(M * N);
     assert.ok(gemmF32Wasm(A, 0, B, 0, cw, 0, M, K, N), 'WebAssembly SIMD is available in Node 20');
-    sameFloats(cw, want, `wasm ${M}x${K}x${N}`);
+    sameValues(cw, want, `wasm ${M}x${K}x${N}`);
     const cd = new Float32Array(M * N);
     gemmF32(A, 0, B, 0, cd, 0, M, K, N);
-    sameFloats(cd, want, `gemmF32 ${M}x${K}x${N}`);
+    sameValues(cd, want, `gemmF32 ${M}x${K}x${N}`);
   }
   const sp = [1e-40, -1e-40, -0, 0, 3e38, -3e38, Infinity, -Infinity, NaN, 1.4e-45, 1e-20, 1e-25];
   function withSpecials(M: number, K: number, N: number, r: () => number, count = 6) {
@@ -243,7 +198,7 @@ describe('float32 kernels: JS and WebAssembly SIMD give the canonical bits', () 
     for (const f of [gemmF32Js, gemmF32Wasm, gemmF32]) {
       const C = new Float32Array(40);
       f(A, 5, B, 7, C, 11, 3, 4, 5);
-      assertBitsEqual(new Tensor(DType.float32, [15], C.subarray(11, 26)), { shape: [15], data: want });
+      sameTensor(new Tensor(DType.float32, [15], C.subarray(11, 26)), { shape: [15], data: want });
       assert.ok(C.subarray(0, 11).every((v) => v === 0) && C.subarray(26).every((v) => v === 0));
     }
   });
@@ -375,12 +330,12 @@ describe('Gemm', () => {
   for (const tA of [false, true]) for (const tB of [false, true]) {
     for (const cShape of [undefined, [], [1], [N], [1, N], [M, 1], [M, N], [1, 1]]) {
       it(`transA=${+tA} transB=${+tB} C=${cShape ? `[${cShape}]` : 'none'} is bit-exact`, () => {
-        const r = rng(31 + +tA * 2 + +tB + (cShape?.length ?? 9) * 5 + size(cShape ?? [0]));
+        const r = rng(31 + +tA * 2 + +tB + (cShape?.length ?? 9) * 5 + prod(cShape ?? [0]));
         const a = randF32(tA ? [K, M] : [M, K], r), b = randF32(tB ? [N, K] : [K, N], r);
         const c = cShape ? randF32(cShape, r) : undefined;
         const alpha = Math.fround(0.3), beta = Math.fround(-1.7);
         const y = run('Gemm', [a, b, c], { alpha: flt(alpha), beta: flt(beta), transA: int(+tA), transB: int(+tB) })[0]!;
-        assertBitsEqual(y, refGemm(a, b, c, alpha, beta, tA, tB));
+        sameTensor(y, refGemm(a, b, c, alpha, beta, tA, tB));
       });
     }
   }
@@ -388,7 +343,7 @@ describe('Gemm', () => {
     const r = rng(77);
     const a = randF32([10, 37], r), b = randF32([21, 37], r), c = randF32([21], r);
     const y = run('Gemm', [a, b, c], { transB: int(1) })[0]!;
-    assertBitsEqual(y, refGemm(a, b, c, 1, 1, false, true));
+    sameTensor(y, refGemm(a, b, c, 1, 1, false, true));
   });
   it('alpha/beta always applied: beta = 0 with a NaN in C gives NaN; -0 acc with +0 bias', () => {
     const a = f32t([1, 1], [1]), b = f32t([1, 1], [2]);
@@ -408,9 +363,9 @@ describe('Gemm', () => {
     const r = rng(8);
     const a = randF32([2, 3], r), b = randF32([3, 4], r), c = randF32([4], r);
     throwsCode(() => run('Gemm', [a, b, c], {}, 6), 'INVALID_ARGUMENT');
-    assertBitsEqual(run('Gemm', [a, b, c], { broadcast: int(1) }, 6)[0]!, refGemm(a, b, c, 1, 1, false, false));
+    sameTensor(run('Gemm', [a, b, c], { broadcast: int(1) }, 6)[0]!, refGemm(a, b, c, 1, 1, false, false));
     const cFull = randF32([2, 4], r);
-    assertBitsEqual(run('Gemm', [a, b, cFull], {}, 6)[0]!, refGemm(a, b, cFull, 1, 1, false, false));
+    sameTensor(run('Gemm', [a, b, cFull], {}, 6)[0]!, refGemm(a, b, cFull, 1, 1, false, false));
   });
   it('float64 and integer Gemm', () => {
     const a = new Tensor(DType.float64, [1, 2], Float64Array.from([0.1, 0.2]));
@@ -437,13 +392,13 @@ describe('Einsum', () => {
   const r = rng(11);
   it('"ij,jk->ik" equals MatMul bit for bit (same canonical order)', () => {
     const a = randF32([7, 13], r), b = randF32([13, 6], r);
-    assertBitsEqual(run('Einsum', [a, b], { equation: str('ij,jk->ik') })[0]!, refMatmul(a, b));
-    assertBitsEqual(run('Einsum', [a, b], { equation: str('ij,jk') })[0]!, refMatmul(a, b)); // implicit
+    sameTensor(run('Einsum', [a, b], { equation: str('ij,jk->ik') })[0]!, refMatmul(a, b));
+    sameTensor(run('Einsum', [a, b], { equation: str('ij,jk') })[0]!, refMatmul(a, b)); // implicit
   });
   it('batched with ellipsis broadcast equals MatMul', () => {
     const a = randF32([2, 1, 3, 5], r), b = randF32([4, 5, 2], r);
-    assertBitsEqual(run('Einsum', [a, b], { equation: str('...ij,...jk->...ik') })[0]!, refMatmul(a, b));
-    assertBitsEqual(run('Einsum', [a, b], { equation: str('...ij, ...jk') })[0]!, refMatmul(a, b));
+    sameTensor(run('Einsum', [a, b], { equation: str('...ij,...jk->...ik') })[0]!, refMatmul(a, b));
+    sameTensor(run('Einsum', [a, b], { equation: str('...ij, ...jk') })[0]!, refMatmul(a, b));
   });
   it('attention-style "bhqd,bhkd->bhqk"', () => {
     const q = randF32([2, 3, 4, 5], r), k = randF32([2, 3, 6, 5], r);

@@ -1,61 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelContext } from '../kernel.js';
-import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
-import { VerinferError } from '../../errors.js';
+import type { VerinferError } from '../../errors.js';
 import { powf } from '../math/index.js';
+import { rng } from '../../../test/fixtures/models.js';
+import { attrsOf as attrMap, makeCtx, prod, ravel, sameValues, throwsCode, unravel } from './testing.js';
 import { ops } from './pool.js';
 
 type Attrs = Record<string, number | number[] | string>;
 
-function ctx(opType: string, attrs: Attrs = {}, outputs = ['y'], opset = 19): KernelContext {
-  const m = new Map<string, AttrValue>();
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === 'string') m.set(k, { kind: 'string', value: v });
-    else if (Array.isArray(v)) m.set(k, { kind: 'ints', value: v });
-    else m.set(k, { kind: 'int', value: v });
-  }
-  return new KernelContext({ index: 0, name: '', opType, domain: '', inputs: [], outputs, attrs: m }, opset, 2 ** 31);
-}
-
 function run(op: string, inputs: (Tensor | undefined)[], attrs: Attrs = {}, outputs = ['y']): Tensor[] {
-  return ops[op]!(inputs, ctx(op, attrs, outputs));
+  return ops[op]!(inputs, makeCtx(op, attrMap(attrs), 19, outputs));
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
 const f32 = (shape: number[], v: number[]) => new Tensor(DType.float32, shape, Float32Array.from(v));
-
-function unravel(i: number, shape: readonly number[]): number[] {
-  const r = new Array<number>(shape.length);
-  for (let j = shape.length - 1; j >= 0; j--) {
-    r[j] = i % shape[j]!;
-    i = Math.floor(i / shape[j]!);
-  }
-  return r;
-}
-const ravel = (idx: readonly number[], shape: readonly number[]) => idx.reduce((a, v, j) => a * shape[j]! + v, 0);
-
-function assertCode(fn: () => unknown, code: string): void {
-  assert.throws(fn, (e: unknown) => e instanceof VerinferError && e.code === code);
-}
-
-function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, msg: string): void {
-  assert.equal(a.length, b.length, `${msg}: length`);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${msg}: element ${i}: got ${a[i]}, want ${b[i]}`);
-}
 
 interface PoolCase {
   x: number[];
@@ -152,12 +111,12 @@ test('MaxPool / AveragePool / LpPool match plain references bit-exactly (1-D/2-D
     const mx = refPool(c, x, 'max');
     const [Y, I] = run('MaxPool', [X], a, ['y', 'i']);
     assert.deepEqual([...Y!.shape], mx.shape);
-    sameBits(Y!.data as Float32Array, mx.y, `MaxPool ${i}`);
+    sameValues(Y!.data as Float32Array, mx.y, `MaxPool ${i}`);
     assert.deepEqual(Array.from(I!.data as BigInt64Array, Number), mx.idx, `MaxPool indices ${i}`);
-    sameBits(run('AveragePool', [X], a)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool ${i}`);
-    sameBits(run('AveragePool', [X], { ...a, count_include_pad: 1 })[0]!.data as Float32Array, refPool(c, x, 'avgpad').y, `AveragePool cip ${i}`);
-    sameBits(run('LpPool', [X], { ...a, p: 2 })[0]!.data as Float32Array, refPool(c, x, 'lp2').y, `LpPool p=2 ${i}`);
-    sameBits(run('LpPool', [X], { ...a, p: 3 })[0]!.data as Float32Array, refPool(c, x, 'lp3').y, `LpPool p=3 ${i}`);
+    sameValues(run('AveragePool', [X], a)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool ${i}`);
+    sameValues(run('AveragePool', [X], { ...a, count_include_pad: 1 })[0]!.data as Float32Array, refPool(c, x, 'avgpad').y, `AveragePool cip ${i}`);
+    sameValues(run('LpPool', [X], { ...a, p: 2 })[0]!.data as Float32Array, refPool(c, x, 'lp2').y, `LpPool p=2 ${i}`);
+    sameValues(run('LpPool', [X], { ...a, p: 3 })[0]!.data as Float32Array, refPool(c, x, 'lp3').y, `LpPool p=3 ${i}`);
   });
 });
 
@@ -165,10 +124,10 @@ test('MaxPool NaN handling follows the ONNX reference: NaN dropped unless every 
   const a = { kernel_shape: [2], strides: [2] };
   const X = f32([1, 1, 8], [NaN, 1, 1, NaN, NaN, NaN, -Infinity, NaN]);
   const [Y, I] = run('MaxPool', [X], a, ['y', 'i']);
-  sameBits(Y!.data as Float32Array, [1, 1, NaN, -Infinity], 'values');
+  sameValues(Y!.data as Float32Array, [1, 1, NaN, -Infinity], 'values');
   assert.deepEqual(Array.from(I!.data as BigInt64Array, Number), [1, 2, 4, 6]);
   const [G] = run('GlobalMaxPool', [f32([1, 2, 3], [NaN, 2, 1, NaN, NaN, NaN])]);
-  sameBits(G!.data as Float32Array, [2, NaN], 'GlobalMaxPool');
+  sameValues(G!.data as Float32Array, [2, NaN], 'GlobalMaxPool');
 });
 
 test('MaxPool ties keep the earliest element (-0 before +0 stays -0) and report its index', () => {
@@ -211,7 +170,7 @@ test('AveragePool sums in kernel order with float32 rounding at each step; count
   // ceil_mode overhang beyond the padding is never counted
   const [Z] = run('AveragePool', [f32([1, 1, 5], [1, 2, 3, 4, 5])], { kernel_shape: [3], strides: [2], ceil_mode: 1, count_include_pad: 1, pads: [1, 0] });
   // windows: [-1,0,1] -> (1+2)/3 (left pad counted), [1,2,3] -> 9/3, [3,4,5] -> 9/2 (position 5 is beyond the padding)
-  sameBits(Z!.data as Float32Array, [1, 3, 4.5], 'ceil overhang');
+  sameValues(Z!.data as Float32Array, [1, 3, 4.5], 'ceil overhang');
 });
 
 test('AveragePool -0: a sum of -0 values starts from +0 and gives +0', () => {
@@ -257,22 +216,22 @@ test('MaxUnpool scatters into the inferred shape, output_shape pads at the end, 
   const Idup = new Tensor(DType.int64, [1, 1, 2, 2], BigInt64Array.from([0n, 0n, 1n, 0n]));
   assert.deepEqual([...run('MaxUnpool', [X, Idup], { kernel_shape: [2, 2], strides: [2, 2] })[0]!.data].slice(0, 2), [8, 7]);
   const Ibad = new Tensor(DType.int64, [1, 1, 2, 2], BigInt64Array.from([0n, 16n, 1n, 0n]));
-  assertCode(() => run('MaxUnpool', [X, Ibad], { kernel_shape: [2, 2], strides: [2, 2] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('MaxUnpool', [X, I, new Tensor(DType.int64, [4], BigInt64Array.from([1n, 1n, 3n, 5n]))], { kernel_shape: [2, 2], strides: [2, 2] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxUnpool', [X, Ibad], { kernel_shape: [2, 2], strides: [2, 2] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxUnpool', [X, I, new Tensor(DType.int64, [4], BigInt64Array.from([1n, 1n, 3n, 5n]))], { kernel_shape: [2, 2], strides: [2, 2] }), 'INVALID_ARGUMENT');
 });
 
 test('pool invalid inputs', () => {
   const X = f32([1, 1, 4, 4], new Array(16).fill(1));
-  assertCode(() => run('MaxPool', [X]), 'INVALID_ARGUMENT'); // no kernel_shape
-  assertCode(() => run('MaxPool', [X], { kernel_shape: [2] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('MaxPool', [X], { kernel_shape: [2, 2], pads: [2, 0, 0, 0] }), 'INVALID_ARGUMENT'); // window only padding
-  assertCode(() => run('AveragePool', [X], { kernel_shape: [2, 2], pads: [2, 0, 0, 0] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxPool', [X]), 'INVALID_ARGUMENT'); // no kernel_shape
+  throwsCode(() => run('MaxPool', [X], { kernel_shape: [2] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxPool', [X], { kernel_shape: [2, 2], pads: [2, 0, 0, 0] }), 'INVALID_ARGUMENT'); // window only padding
+  throwsCode(() => run('AveragePool', [X], { kernel_shape: [2, 2], pads: [2, 0, 0, 0] }), 'INVALID_ARGUMENT');
   assert.equal(run('AveragePool', [X], { kernel_shape: [2, 2], pads: [2, 0, 0, 0], count_include_pad: 1 })[0]!.data[0], 0);
-  assertCode(() => run('MaxPool', [X], { kernel_shape: [5, 5] }), 'INVALID_ARGUMENT'); // kernel larger than input
-  assertCode(() => run('MaxPool', [X], { kernel_shape: [2, 2], storage_order: 2 }), 'INVALID_ARGUMENT');
-  assertCode(() => run('AveragePool', [new Tensor(DType.int32, [1, 1, 2], Int32Array.from([1, 2]))], { kernel_shape: [2] }), 'INVALID_ARGUMENT');
-  assertCode(() => run('AveragePool', [new Tensor(DType.float16, [1, 1, 2], new Uint16Array(2))], { kernel_shape: [2] }), 'UNSUPPORTED_FEATURE');
-  assertCode(() => run('GlobalAveragePool', [f32([4], [1, 2, 3, 4])]), 'INVALID_ARGUMENT');
+  throwsCode(() => run('MaxPool', [X], { kernel_shape: [5, 5] }), 'INVALID_ARGUMENT'); // kernel larger than input
+  throwsCode(() => run('MaxPool', [X], { kernel_shape: [2, 2], storage_order: 2 }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('AveragePool', [new Tensor(DType.int32, [1, 1, 2], Int32Array.from([1, 2]))], { kernel_shape: [2] }), 'INVALID_ARGUMENT');
+  throwsCode(() => run('AveragePool', [new Tensor(DType.float16, [1, 1, 2], new Uint16Array(2))], { kernel_shape: [2] }), 'UNSUPPORTED_FEATURE');
+  throwsCode(() => run('GlobalAveragePool', [f32([4], [1, 2, 3, 4])]), 'INVALID_ARGUMENT');
 });
 
 /** Float32 data with NaN, -0, +0, ±Inf and many ties mixed in. */
@@ -321,29 +280,29 @@ test('1-D / 2-D MaxPool and AveragePool fast path: bit-exact vs the reference an
       run('MaxPool', [X], a);
     } catch (e) {
       windowsOk = false; // a window entirely in the padding (ceil mode): both paths must refuse
-      assertCode(() => run('MaxPool', [X3], a3), (e as VerinferError).code);
+      throwsCode(() => run('MaxPool', [X3], a3), (e as VerinferError).code);
     }
     if (!windowsOk) continue;
     const [Y] = run('MaxPool', [X], a);
-    sameBits(Y!.data as Float32Array, mx.y, `MaxPool ${msg}`);
-    sameBits(run('MaxPool', [X3], a3)[0]!.data as Float32Array, mx.y, `MaxPool N-D ${msg}`);
+    sameValues(Y!.data as Float32Array, mx.y, `MaxPool ${msg}`);
+    sameValues(run('MaxPool', [X3], a3)[0]!.data as Float32Array, mx.y, `MaxPool N-D ${msg}`);
     for (const so of [0, 1]) {
       const [Yi, I] = run('MaxPool', [X], { ...a, storage_order: so }, ['y', 'i']);
       const [, I3] = run('MaxPool', [X3], { ...a3, storage_order: so }, ['y', 'i']);
-      sameBits(Yi!.data as Float32Array, mx.y, `MaxPool+Indices ${msg}`);
+      sameValues(Yi!.data as Float32Array, mx.y, `MaxPool+Indices ${msg}`);
       assert.deepEqual(Array.from(I!.data as BigInt64Array), Array.from(I3!.data as BigInt64Array), `Indices so=${so} ${msg}`);
       if (so === 0) assert.deepEqual(Array.from(I!.data as BigInt64Array, Number), mx.idx, `Indices ${msg}`);
     }
-    sameBits(run('AveragePool', [X], a)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool ${msg}`);
-    sameBits(run('AveragePool', [X3], a3)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool N-D ${msg}`);
-    sameBits(run('AveragePool', [X], { ...a, count_include_pad: 1 })[0]!.data as Float32Array, refPool(c, x, 'avgpad').y, `AveragePool cip ${msg}`);
+    sameValues(run('AveragePool', [X], a)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool ${msg}`);
+    sameValues(run('AveragePool', [X3], a3)[0]!.data as Float32Array, refPool(c, x, 'avg').y, `AveragePool N-D ${msg}`);
+    sameValues(run('AveragePool', [X], { ...a, count_include_pad: 1 })[0]!.data as Float32Array, refPool(c, x, 'avgpad').y, `AveragePool cip ${msg}`);
     // float64 and int8 / uint8 agree with the general loop too
     const X64 = new Tensor(DType.float64, c.x, Float64Array.from(x));
     const X64_3 = new Tensor(DType.float64, c3.x, Float64Array.from(x));
-    sameBits(run('MaxPool', [X64], a)[0]!.data as Float64Array, run('MaxPool', [X64_3], a3)[0]!.data as Float64Array, `MaxPool f64 ${msg}`);
-    sameBits(run('AveragePool', [X64], a)[0]!.data as Float64Array, run('AveragePool', [X64_3], a3)[0]!.data as Float64Array, `AveragePool f64 ${msg}`);
+    sameValues(run('MaxPool', [X64], a)[0]!.data as Float64Array, run('MaxPool', [X64_3], a3)[0]!.data as Float64Array, `MaxPool f64 ${msg}`);
+    sameValues(run('AveragePool', [X64], a)[0]!.data as Float64Array, run('AveragePool', [X64_3], a3)[0]!.data as Float64Array, `AveragePool f64 ${msg}`);
     const i8 = Int8Array.from(x, (v) => (Number.isFinite(v) ? Math.round(v * 60) : 0));
-    sameBits(
+    sameValues(
       run('MaxPool', [new Tensor(DType.int8, c.x, i8)], a)[0]!.data as Int8Array,
       run('MaxPool', [new Tensor(DType.int8, c3.x, i8)], a3)[0]!.data as Int8Array,
       `MaxPool int8 ${msg}`,

@@ -78,6 +78,12 @@ export function sameValues(actual: Values, expected: Values, what = ''): void {
   }
 }
 
+/** The same shape, then `sameValues` on the elements (a reference result is a shape and a data array). */
+export function sameTensor(actual: Tensor, expected: { shape: readonly number[]; data: ArrayLike<number> }, what = ''): void {
+  assert.deepEqual([...actual.shape], [...expected.shape], `${what} shape`);
+  sameValues(actual, expected.data, what);
+}
+
 function bits32(v: Values): Uint32Array {
   const a = valuesOf(v);
   const f = a instanceof Float32Array ? a : Float32Array.from(a);
@@ -128,6 +134,9 @@ export function nrLcgFloat32(n: number, seed: number, lo: number, hi: number): F
   return v;
 }
 
+/** The number of elements of `shape` (1 for a scalar). */
+export const prod = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
 /** The row-major coordinates of flat index `i` in `shape`. */
 export function unravel(i: number, shape: readonly number[]): number[] {
   const r = new Array<number>(shape.length);
@@ -137,3 +146,6 @@ export function unravel(i: number, shape: readonly number[]): number[] {
   }
   return r;
 }
+
+/** The flat row-major index of coordinates `idx` in `shape` (the inverse of `unravel`). */
+export const ravel = (idx: readonly number[], shape: readonly number[]): number => idx.reduce((a, v, j) => a * shape[j]! + v, 0);

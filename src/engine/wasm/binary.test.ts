@@ -9,19 +9,8 @@ import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ops, BINARY_F32_WASM_MIN } from '../ops/elementwise.js';
 import { makeCtx } from '../ops/testing.js';
+import { rng } from '../../../test/fixtures/models.js';
 import { binaryF32Wasm } from './elementwise.js';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (u: number): string => `0x${u.toString(16).padStart(8, '0')}`;
 

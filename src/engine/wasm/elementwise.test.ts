@@ -4,18 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reluF32Wasm } from './elementwise.js';
 import { reluF32Js } from '../ops/unary.js';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { sameBits32 } from '../ops/testing.js';
+import { rng } from '../../../test/fixtures/models.js';
 
 const hex = (u: number): string => `0x${u.toString(16).padStart(8, '0')}`;
 
@@ -41,20 +31,13 @@ function input(n: number, r: () => number): Float32Array {
   return f;
 }
 
-function sameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < w.length; i++) if (g[i] !== w[i]) assert.fail(`${what} element ${i}: ${hex(g[i]!)} vs ${hex(w[i]!)}`);
-}
-
 test('Relu: WebAssembly SIMD gives the bits of the JS loop on every special value', () => {
   const x = new Float32Array(Uint32Array.from(SPECIAL_BITS).buffer);
   const want = new Float32Array(x.length);
   reluF32Js(x, want);
   const got = new Float32Array(x.length);
   assert.ok(reluF32Wasm(x, got), 'WebAssembly SIMD is available in Node 20');
-  sameBits(got, want, 'specials');
+  sameBits32(got, want, 'specials');
   // the rule itself, bit by bit: NaN keeps sign and payload, quieted; -0, negatives, -Inf -> +0
   const u = new Uint32Array(got.buffer);
   for (let i = 0; i < SPECIAL_BITS.length; i++) {
@@ -73,7 +56,7 @@ test('Relu: random arrays of odd lengths (tails of 1-3 lanes), bit for bit', () 
     reluF32Js(x, want);
     const got = new Float32Array(n);
     assert.ok(reluF32Wasm(x, got));
-    sameBits(got, want, `n=${n}`);
+    sameBits32(got, want, `n=${n}`);
   }
 });
 
@@ -85,7 +68,7 @@ test('Relu: views at odd offsets, and the output larger than the input', () => {
   reluF32Js(x, want);
   const out = new Float32Array(600).fill(42);
   assert.ok(reluF32Wasm(x, out));
-  sameBits(out.subarray(0, 517), want, 'view');
+  sameBits32(out.subarray(0, 517), want, 'view');
   assert.ok(out.subarray(517).every((v) => v === 42), 'nothing past n is written');
 });
 
@@ -97,6 +80,6 @@ test('Relu: a big job after small ones and small after big reuse the instance co
     reluF32Js(x, want);
     const got = new Float32Array(n);
     assert.ok(reluF32Wasm(x, got));
-    sameBits(got, want, `n=${n}`);
+    sameBits32(got, want, `n=${n}`);
   }
 });

@@ -8,20 +8,9 @@ import assert from 'node:assert/strict';
 import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ops, MAXPOOL_F32_WASM_MIN } from '../ops/pool.js';
-import { attrsOf, makeCtx } from '../ops/testing.js';
+import { attrsOf, makeCtx, sameBits32 } from '../ops/testing.js';
+import { rng } from '../../../test/fixtures/models.js';
 import { maxPool2dF32Wasm } from './pool.js';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (u: number): string => `0x${u.toString(16).padStart(8, '0')}`;
 
@@ -48,13 +37,6 @@ type Attrs = Record<string, number | number[] | string>;
 
 function maxPool(X: Tensor, attrs: Attrs, withIndices: boolean): Tensor {
   return ops.MaxPool!([X], makeCtx('MaxPool', attrsOf(attrs), 19, withIndices ? ['y', 'i'] : ['y']))[0]!;
-}
-
-function sameBits(got: Float32Array, want: Float32Array, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  for (let i = 0; i < w.length; i++) if (g[i] !== w[i]) assert.fail(`${what} element ${i}: ${hex(g[i]!)} vs ${hex(w[i]!)}`);
 }
 
 /** Independent reference for the kernel itself: window in row-major order, pool.ts's rule, NaN quieted. */
@@ -104,7 +86,7 @@ test('MaxPool f32: the SIMD kernel directly, small random geometries (stride 1, 
     const x = input(planes * g.H * g.W, r, it % 3 === 0 ? 0.3 : 0.05);
     const y = new Float32Array(planes * g.OH * g.OW);
     assert.ok(maxPool2dF32Wasm(x, y, planes, g), 'WebAssembly SIMD in Node 20');
-    sameBits(y, naive(x, planes, g), `case ${it} ${JSON.stringify(g)}`);
+    sameBits32(y, naive(x, planes, g), `case ${it} ${JSON.stringify(g)}`);
   }
 });
 
@@ -132,7 +114,7 @@ test('MaxPool f32: the MaxPool kernel with and without Indices (SIMD vs JS loop)
     }
     const got = maxPool(X, attrs, false);
     assert.deepEqual(got.shape, want.shape);
-    sameBits(got.data as Float32Array, want.data as Float32Array, `case ${it} [${shape}] ${JSON.stringify(attrs)}`);
+    sameBits32(got.data as Float32Array, want.data as Float32Array, `case ${it} [${shape}] ${JSON.stringify(attrs)}`);
     if (got.size >= MAXPOOL_F32_WASM_MIN) ran++;
   }
   assert.ok(ran > 50, `the SIMD path ran ${ran} times`);
@@ -155,7 +137,7 @@ test('MaxPool f32: the common 2x2 stride-2 and 3x3 stride-1/2 pads-1 layers, NaN
       } catch {
         continue; // e.g. an output window wholly in the padding
       }
-      sameBits(maxPool(X, attrs, false).data as Float32Array, want.data as Float32Array, `[${n},${c},${h},${w}] ${JSON.stringify(attrs)}`);
+      sameBits32(maxPool(X, attrs, false).data as Float32Array, want.data as Float32Array, `[${n},${c},${h},${w}] ${JSON.stringify(attrs)}`);
     }
   }
 });
