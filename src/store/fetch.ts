@@ -368,7 +368,9 @@ export async function fetchModel(store: ModelStore, cid: string | CID, options: 
         `${first.message}; ${corrupt.length > 1 ? `also ${corrupt.slice(1).map((x) => x.gateway).join(', ')}; ` : ''}` +
           `nothing was stored for that block and ${rootKey} is not pinned` +
           (failures.length ? ` (other gateways: ${failures.map((f) => `${f.url} → ${f.error}`).join('; ')})` : ''),
-        { cid: key, root: rootKey, gateway: first.gateway, url: first.url, gateways: corrupt.map((x) => x.gateway), failures },
+        // `cid` names the block a gateway corrupted: when every gateway was struck off
+        // earlier, that is not the block this request was for.
+        { cid: first.cid, root: rootKey, gateway: first.gateway, url: first.url, gateways: corrupt.map((x) => x.gateway), failures },
       );
     }
     const last = failures[failures.length - 1];
