@@ -1,85 +1,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { privateKeyToAccount } from 'viem/accounts';
 import { buildModel } from '../onnx/build.js';
-import { createSession, SEMANTICS_VERSION, type RunOptions, type Session } from '../engine/session.js';
+import { createSession, type RunOptions, type Session } from '../engine/session.js';
 import { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensorListDigest } from '../tensor/canonical.js';
-import { modelCid } from '../hash/cid.js';
 import { leafHash, splitPoint, subtreeRoot } from '../hash/merkle.js';
 import { Bisection, chooseSide, pathInCommittedTree, traceResponder, type DisputeAnswer, type DisputeQuery } from './bisection.js';
 import { challengeReceipt, honestRun, type ChallengerRun } from './dispute.js';
 import { verifyFraudProof, type FraudProof } from './fraud.js';
-import { signReceipt, type Receipt } from './receipt.js';
+import type { Receipt } from './receipt.js';
 import { fromHex, tensorToWire, toHexBytes } from './wire.js';
 import { randomTensor } from '../../test/fixtures/models.js';
+import { deepModel, executor, flipBitAt, other, signTestReceipt } from './testing.js';
 
-const executor = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
-const other = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
-
-/** A 60-node model: 20 x (MatMul, Add, Tanh) on [2, 6]. */
-function deepModel(layers = 20, width = 6): Uint8Array {
-  const nodes = [];
-  const initializers: Record<string, Tensor> = {};
-  let cur = 'x';
-  for (let l = 0; l < layers; l++) {
-    initializers[`w${l}`] = randomTensor([width, width], 100 + l, 0.9);
-    initializers[`b${l}`] = randomTensor([width], 200 + l, 0.3);
-    nodes.push({ op: 'MatMul', inputs: [cur, `w${l}`], outputs: [`m${l}`] });
-    nodes.push({ op: 'Add', inputs: [`m${l}`, `b${l}`], outputs: [`a${l}`] });
-    nodes.push({ op: 'Tanh', inputs: [`a${l}`], outputs: [l === layers - 1 ? 'y' : `h${l}`] });
-    cur = `h${l}`;
-  }
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: [2, width] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: [2, width] }],
-    initializers,
-    nodes,
-  });
-}
-
-const modelBytes = deepModel();
+const modelBytes = deepModel(20);
 const session = createSession(modelBytes);
 const inputs = { x: randomTensor([2, 6], 7) };
 const N = session.model.graph.nodes.length;
 const MAX_ROUNDS = Math.ceil(Math.log2(N)) + 1;
 
 /** Flips the lowest bit of element 0 of node `at`'s first output (the dishonest executor's "bit flip"). */
-function flipAt(at: number): RunOptions['afterNode'] {
-  return (node, outs) => {
-    if (node.index !== at) return;
-    const t = outs[0]!;
-    const d = Float32Array.from(t.data as Float32Array);
-    new Uint32Array(d.buffer)[0]! ^= 1;
-    return [new Tensor(t.dtype, t.shape, d), ...outs.slice(1)];
-  };
-}
+const flipAt = (at: number) => flipBitAt(at, 0);
 
 /** An executor that runs with `runOptions` (possibly tampering) and signs whatever it computed. */
 async function executorRun(runOptions: RunOptions = {}, feeds = inputs, account = executor, overrides: Partial<Receipt['typedData']['message']> = {}) {
   const r = session.run(feeds, { ...runOptions, trace: true });
-  const cid = await modelCid(modelBytes);
-  const receipt = await signReceipt(
-    {
-      modelCid: cid.cid,
-      chainId: 31337,
-      message: {
-        model: toHexBytes(cid.digest),
-        input: toHexBytes(tensorListDigest([inputs.x])),
-        output: toHexBytes(tensorListDigest(r.outputList)),
-        traceRoot: toHexBytes(r.trace!.root),
-        semantics: SEMANTICS_VERSION,
-        requestId: toHexBytes(new Uint8Array(32).fill(7)),
-        executor: executor.address,
-        issuedAt: 1_700_000_000,
-        expiresAt: 1_800_000_000,
-        ...overrides,
-      },
-    },
-    account,
-  );
-  return { receipt: JSON.parse(JSON.stringify(receipt)), leaves: r.trace!.leaves };
+  const receipt = await signTestReceipt({ modelBytes, inputs: [inputs.x], outputs: r.outputList, traceRoot: toHexBytes(r.trace!.root), account, overrides });
+  return { receipt, leaves: r.trace!.leaves };
 }
 
 const challenge = (receipt: unknown, respond: (q: DisputeQuery) => DisputeAnswer, execute?: (s: Session, i: Record<string, Tensor>) => ChallengerRun) =>
@@ -319,28 +267,10 @@ test('a control-flow node that reads top-level values is proven (and defended) w
   });
   const s = createSession(bytes);
   const feeds = { x: randomTensor([2, 3], 11) };
-  const cid = await modelCid(bytes);
   const signRun = async (opts: RunOptions) => {
     const r = s.run(feeds, { ...opts, trace: true });
-    const receipt = await signReceipt(
-      {
-        modelCid: cid.cid,
-        chainId: 31337,
-        message: {
-          model: toHexBytes(cid.digest),
-          input: toHexBytes(tensorListDigest([feeds.x])),
-          output: toHexBytes(tensorListDigest(r.outputList)),
-          traceRoot: toHexBytes(r.trace!.root),
-          semantics: SEMANTICS_VERSION,
-          requestId: toHexBytes(new Uint8Array(32).fill(9)),
-          executor: executor.address,
-          issuedAt: 1_700_000_000,
-          expiresAt: 1_800_000_000,
-        },
-      },
-      executor,
-    );
-    return { receipt: JSON.parse(JSON.stringify(receipt)), leaves: r.trace!.leaves };
+    const receipt = await signTestReceipt({ modelBytes: bytes, inputs: [feeds.x], outputs: r.outputList, traceRoot: toHexBytes(r.trace!.root), requestByte: 9 });
+    return { receipt, leaves: r.trace!.leaves };
   };
   // a cheating executor at the If node is caught there; the proof carries nx and one
   const bad = await signRun({ afterNode: flipAt(1) });

@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { privateKeyToAccount } from 'viem/accounts';
-import { buildModel } from '../onnx/build.js';
-import { createSession, SEMANTICS_VERSION, type RunOptions, type Session } from '../engine/session.js';
+import { createSession, type RunOptions, type Session } from '../engine/session.js';
 import { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensorListDigest } from '../tensor/canonical.js';
@@ -15,73 +13,22 @@ import { parseReceipt, receiptDigest, signReceipt, type Receipt } from './receip
 import { createReceipt, verifyReceipt } from './verify.js';
 import { toHexBytes } from './wire.js';
 import { randomTensor } from '../../test/fixtures/models.js';
+import { deepModel, executor, flipBitAt, other, signTestReceipt } from './testing.js';
 
-const executor = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
-const other = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
-
-/** 12 x (MatMul, Add, Tanh) on [2, 6]: 36 nodes. */
-function deepModel(layers = 12, width = 6): Uint8Array {
-  const nodes = [];
-  const initializers: Record<string, Tensor> = {};
-  let cur = 'x';
-  for (let l = 0; l < layers; l++) {
-    initializers[`w${l}`] = randomTensor([width, width], 100 + l, 0.9);
-    initializers[`b${l}`] = randomTensor([width], 200 + l, 0.3);
-    nodes.push({ op: 'MatMul', inputs: [cur, `w${l}`], outputs: [`m${l}`] });
-    nodes.push({ op: 'Add', inputs: [`m${l}`, `b${l}`], outputs: [`a${l}`] });
-    nodes.push({ op: 'Tanh', inputs: [`a${l}`], outputs: [l === layers - 1 ? 'y' : `h${l}`] });
-    cur = `h${l}`;
-  }
-  return buildModel({
-    inputs: [{ name: 'x', dtype: DType.float32, shape: [2, width] }],
-    outputs: [{ name: 'y', dtype: DType.float32, shape: [2, width] }],
-    initializers,
-    nodes,
-  });
-}
-
-const modelBytes = deepModel();
+const modelBytes = deepModel(12);
 const session = createSession(modelBytes);
 const inputs = { x: randomTensor([2, 6], 7) };
 const N = session.model.graph.nodes.length;
 const MAX_ROUNDS = Math.ceil(Math.log2(N)) + 2; // + the commit
 
 /** Flips a high mantissa bit of element 0 of node `at`'s first output: large enough to reach the output (a lazy receipt signs only the output). */
-function flipAt(at: number): RunOptions['afterNode'] {
-  return (node, outs) => {
-    if (node.index !== at) return;
-    const t = outs[0]!;
-    const d = Float32Array.from(t.data as Float32Array);
-    new Uint32Array(d.buffer)[0]! ^= 1 << 20;
-    return [new Tensor(t.dtype, t.shape, d), ...outs.slice(1)];
-  };
-}
+const flipAt = (at: number) => flipBitAt(at, 20);
 
 /** A lazy executor: runs WITHOUT trace (possibly tampering) and signs the all-zero trace root. */
 async function lazyExecutor(runOptions: RunOptions = {}, overrides: Partial<Receipt['typedData']['message']> = {}, requestByte = 9) {
   const r = session.run(inputs, { ...runOptions, trace: false });
   assert.equal(r.trace, undefined);
-  const cid = await modelCid(modelBytes);
-  const receipt = await signReceipt(
-    {
-      modelCid: cid.cid,
-      chainId: 31337,
-      message: {
-        model: toHexBytes(cid.digest),
-        input: toHexBytes(tensorListDigest([inputs.x])),
-        output: toHexBytes(tensorListDigest(r.outputList)),
-        traceRoot: LAZY_TRACE_ROOT,
-        semantics: SEMANTICS_VERSION,
-        requestId: toHexBytes(new Uint8Array(32).fill(requestByte)),
-        executor: executor.address,
-        issuedAt: 1_700_000_000,
-        expiresAt: 1_800_000_000,
-        ...overrides,
-      },
-    },
-    executor,
-  );
-  const json = JSON.parse(JSON.stringify(receipt));
+  const json = await signTestReceipt({ modelBytes, inputs: [inputs.x], outputs: r.outputList, traceRoot: LAZY_TRACE_ROOT, requestByte, overrides });
   /** On 'commit' the executor re-runs with trace, with `commitRun` (the same tampering by default). */
   const responder = (commitRun: RunOptions = runOptions) => lazyResponder(json, executor, () => session.run(inputs, { ...commitRun, trace: true }).trace!.leaves);
   return { receipt: json, responder };
