@@ -300,3 +300,14 @@ test('a control-flow node that reads top-level values is proven (and defended) w
   assert.equal(out2.winner, 'executor');
   assert.equal(out2.verdict?.code, 'NODE_CORRECT', out2.reason);
 });
+
+test('wire tensors must carry canonical bytes: NaN payloads and bool bytes other than 0/1 are refused', async () => {
+  const { tensorFromWire, toBase64 } = await import('./wire.js');
+  const nan = new Float32Array([NaN, 1]);
+  new Uint32Array(nan.buffer)[0] = 0x7fc00001; // a NaN with a payload
+  assert.throws(() => tensorFromWire({ dtype: DType.float32, dims: [2], data: toBase64(new Uint8Array(nan.buffer)) }), /canonical/);
+  const canonicalNaN = new Float32Array([NaN, 1]);
+  new Uint32Array(canonicalNaN.buffer)[0] = 0x7fc00000;
+  assert.ok(Number.isNaN(tensorFromWire({ dtype: DType.float32, dims: [2], data: toBase64(new Uint8Array(canonicalNaN.buffer)) }).data[0] as number));
+  assert.throws(() => tensorFromWire({ dtype: DType.bool, dims: [2], data: toBase64(Uint8Array.from([1, 2])) }), /canonical/);
+});

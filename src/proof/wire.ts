@@ -66,5 +66,12 @@ export function tensorFromWire(w: TensorWire, maxBytes = 2 ** 31): Tensor {
   }
   const buf = new ArrayBuffer(bytes.length);
   new Uint8Array(buf).set(bytes);
-  return new Tensor(dtype, w.dims, viewData(dtype, buf, 0, n));
+  const t = new Tensor(dtype, w.dims, viewData(dtype, buf, 0, n));
+  // Only canonical bytes are accepted: a NaN payload or a bool byte other than 0/1 would hash
+  // like its canonical form while a kernel could still tell them apart.
+  const canonical = canonicalData(t);
+  if (canonical.buffer !== buf && !canonical.every((b, i) => b === bytes[i])) {
+    throw new VerinferError('INVALID_ARGUMENT', 'tensor data is not in canonical form (NaN payloads or bool bytes other than 0/1)', { dims: w.dims });
+  }
+  return t;
 }

@@ -154,3 +154,13 @@ test('STFT frames equal windowed DFTs; MelWeightMatrix triangles', () => {
   for (let i = 0; i < 4; i++) assert.equal(Math.max(...Array.from({ length: 9 }, (_, j) => m.data[j * 4 + i] as number)), 1);
   throwsCode(() => run('MelWeightMatrix', [i64(4), i64(16), i64(8000), f32([0], []), f32([16000], [])], {}, 17), 'INVALID_ARGUMENT');
 });
+
+test('BitCast reads canonical bytes: every NaN becomes the one quiet NaN, whatever its payload or sign', () => {
+  const x = new Float32Array(3);
+  const u = new Uint32Array(x.buffer);
+  u[0] = 0x7fc00001;
+  u[1] = 0xffc00000;
+  u[2] = 0x3f800000;
+  const y = run('BitCast', [new Tensor(DType.float32, [3], x)], { to: int(DType.uint32) });
+  assert.deepEqual([...(y.data as Uint32Array)], [0x7fc00000, 0x7fc00000, 0x3f800000]);
+});

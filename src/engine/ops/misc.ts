@@ -9,6 +9,7 @@ import { DType, bytesPerElement, dtypeKind, dtypeName, isDType } from '../../ten
 import { cosf, cos64, sin64, log64, pow64 } from '../math/index.js';
 import { castTensor } from './cast.js';
 import { needNamed, shapeStr } from './util.js';
+import { canonicalData } from '../../tensor/canonical.js';
 
 const fr = Math.fround;
 type FArr = Float32Array | Float64Array;
@@ -39,9 +40,11 @@ function outputDType(ctx: KernelContext): DType {
 }
 
 // ---------------------------------------------------------------------------
-// BitCast: reinterpret the little-endian bytes of each element as `to` (same width).
-// The output never shares the input buffer. A bool output must hold bytes 0/1 only
-// (the engine's bool representation); other byte values are rejected.
+// BitCast: reinterpret the canonical bytes of each element (DESIGN.md: little-endian,
+// every NaN the one quiet NaN of its type, bool 0/1) as `to` (same width). Using the
+// canonical bytes keeps the result independent of NaN payloads, which differ between
+// engines. The output never shares the input buffer. A bool output must hold bytes 0/1
+// only (the engine's bool representation); other byte values are rejected.
 
 const bitCast: Kernel = (inputs, ctx) => {
   const x = needNamed(inputs, 0, ctx, 'input');
@@ -53,7 +56,7 @@ const bitCast: Kernel = (inputs, ctx) => {
   if (wi !== wo) throw ctx.error(`BitCast needs types of the same width: ${dtypeName(x.dtype)} is ${wi * 8} bits, ${dtypeName(to)} is ${wo * 8} bits`);
   const out = ctx.alloc(to, x.shape);
   const n = x.size;
-  const src = new Uint8Array(x.data.buffer, x.data.byteOffset, n * wi);
+  const src = canonicalData(x);
   const dst = new Uint8Array(out.data.buffer, out.data.byteOffset, n * wo);
   dst.set(src);
   if (to === DType.bool) {
