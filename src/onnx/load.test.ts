@@ -99,3 +99,8 @@ test('TensorProto round trip and element-count validation', () => {
   assert.throws(() => decodeTensorProtoBytes(toBinary(TensorProtoSchema, badRaw)), code('MODEL_INVALID'));
 });
 
+
+test('bool raw_data bytes other than 0 are read as 1 (the engine keeps bools as 0/1)', () => {
+  const p = create(TensorProtoSchema, { dataType: DType.bool, dims: [3n], rawData: Uint8Array.from([0, 2, 255]) });
+  assert.deepEqual([...decodeTensorProtoBytes(toBinary(TensorProtoSchema, p)).data], [0, 1, 1]);
+});

@@ -48,6 +48,8 @@ export function tensorFromProto(p: TensorProto, maxTensorBytes = DEFAULT_MAX_TEN
     }
     // Copy bytes into the typed array's own buffer (aligned, little-endian).
     new Uint8Array(data.buffer).set(bytes);
+    // The engine's bool is one byte 0 or 1; raw_data may hold any non-zero byte for true.
+    if (dtype === DType.bool) for (let i = 0; i < n; i++) if (data[i]) data[i] = 1;
     return new Tensor(dtype, shape, data);
   }
   const fill = (src: ArrayLike<number> | ArrayLike<bigint>, conv: (v: any) => any = (v) => v) => {
