@@ -10,7 +10,7 @@ import { VerinferError } from '../../errors.js';
 import { expf, tanhf } from '../math/index.js';
 import { createSession } from '../session.js';
 import { decodeTensorProtoBytes } from '../../onnx/tensorProto.js';
-import { makeCtx, int, flt, throwsCode, sameBits32, nrLcgFloat32 } from './testing.js';
+import { makeCtx, int, flt, throwsCode, sameBits32, nrLcgFloat32 } from '../../../test/fixtures/kernels.js';
 
 type Attr = AttrValue;
 const fr = Math.fround;

@@ -6,7 +6,7 @@ import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ops } from './elementwise.js';
 import { bigintToF32, toF16 } from './cast.js';
-import { makeCtx, f32, f64, vals, throwsCode } from './testing.js';
+import { makeCtx, f32, f64, vals, throwsCode } from '../../../test/fixtures/kernels.js';
 
 function cast(x: Tensor, to: number | string, opset = 21): Tensor {
   const attr: AttrValue = typeof to === 'number' ? { kind: 'int', value: to } : { kind: 'string', value: to };

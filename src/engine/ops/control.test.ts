@@ -5,7 +5,7 @@ import { buildModel, graphAttr, type BuildSpec } from '../../onnx/build.js';
 import { loadModel } from '../../onnx/load.js';
 import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { f32, i64, throwsCode, vals } from './testing.js';
+import { f32, i64, throwsCode, vals } from '../../../test/fixtures/kernels.js';
 
 const bool = (b: boolean) => new Tensor(DType.bool, [], Uint8Array.of(b ? 1 : 0));
 const F = DType.float32;

@@ -4,7 +4,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { roundHalfEven } from '../math/index.js';
 import { rng } from '../../../test/fixtures/models.js';
-import { attrsOf, makeCtx, prod, ravel, sameTensor, throwsCode, unravel } from './testing.js';
+import { attrsOf, makeCtx, prod, ravel, sameTensor, throwsCode, unravel } from '../../../test/fixtures/kernels.js';
 import { ops, setConvColumnBudget, setConvSchedule, type ConvSchedule } from './conv.js';
 
 // ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ops } from './elementwise.js';
-import { makeCtx, vals, int, str, throwsCode } from './testing.js';
+import { makeCtx, vals, int, str, throwsCode } from '../../../test/fixtures/kernels.js';
 
 function run(opType: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 17): Tensor {
   const k = ops[opType];

@@ -4,7 +4,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { rng } from '../../../test/fixtures/models.js';
-import { flt, int, makeCtx, prod, sameTensor, sameValues, str, throwsCode } from './testing.js';
+import { flt, int, makeCtx, prod, sameTensor, sameValues, str, throwsCode } from '../../../test/fixtures/kernels.js';
 import { gemmF32, gemmF32Js, gemmF32Wasm, ops } from './matmul.js';
 
 const run = (op: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 17): Tensor[] =>

@@ -5,7 +5,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { cosf } from '../math/index.js';
-import { makeCtx, int, throwsCode, f32 } from './testing.js';
+import { makeCtx, int, throwsCode, f32 } from '../../../test/fixtures/kernels.js';
 
 type Attr = AttrValue;
 const fr = Math.fround;

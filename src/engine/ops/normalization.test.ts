@@ -5,7 +5,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { powf } from '../math/index.js';
-import { makeCtx, f32, f64, int, ints, flt, throwsCode, sameValues, ansiLcgFloat32 } from './testing.js';
+import { makeCtx, f32, f64, int, ints, flt, throwsCode, sameValues, ansiLcgFloat32 } from '../../../test/fixtures/kernels.js';
 
 const fr = Math.fround;
 

@@ -5,7 +5,7 @@ import { DType } from '../../tensor/dtype.js';
 import type { VerinferError } from '../../errors.js';
 import { powf } from '../math/index.js';
 import { rng } from '../../../test/fixtures/models.js';
-import { attrsOf as attrMap, makeCtx, prod, ravel, sameValues, throwsCode, unravel } from './testing.js';
+import { attrsOf as attrMap, makeCtx, prod, ravel, sameValues, throwsCode, unravel } from '../../../test/fixtures/kernels.js';
 import { ops } from './pool.js';
 
 type Attrs = Record<string, number | number[] | string>;

@@ -5,7 +5,7 @@ import { DType } from '../../tensor/dtype.js';
 import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ops } from './quantize.js';
-import { makeCtx, int, throwsCode } from './testing.js';
+import { makeCtx, int, throwsCode } from '../../../test/fixtures/kernels.js';
 
 const run = (op: string, inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue> = {}, opset = 21): Tensor[] =>
   ops[op]!(inputs, makeCtx(op, attrs, opset));

@@ -8,7 +8,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { float16ToNumber, numberToFloat16 } from '../../tensor/float16.js';
 import { exp64, sigmoid64 } from '../math/index.js';
-import { makeCtx, f32, f64, i32, i64, int, ints, flt, floats, str, vals, throwsCode, sameValues, ansiLcgFloat32 } from './testing.js';
+import { makeCtx, f32, f64, i32, i64, int, ints, flt, floats, str, vals, throwsCode, sameValues, ansiLcgFloat32 } from '../../../test/fixtures/kernels.js';
 
 const fr = Math.fround;
 

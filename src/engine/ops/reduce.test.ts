@@ -5,7 +5,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { expf, logf } from '../math/index.js';
-import { makeCtx, f32, f64, i32, i64, int, ints, vals, throwsCode, sameValues, ansiLcgFloat32, unravel } from './testing.js';
+import { makeCtx, f32, f64, i32, i64, int, ints, vals, throwsCode, sameValues, ansiLcgFloat32, unravel } from '../../../test/fixtures/kernels.js';
 
 const fr = Math.fround;
 

@@ -5,7 +5,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { numberToFloat16 } from '../../tensor/float16.js';
-import { makeCtx, f32, f64, i64, str, int, flt, ints, floats, vals, throwsCode, sameBits32, nrLcgFloat32 } from './testing.js';
+import { makeCtx, f32, f64, i64, str, int, flt, ints, floats, vals, throwsCode, sameBits32, nrLcgFloat32 } from '../../../test/fixtures/kernels.js';
 
 type Attr = AttrValue;
 

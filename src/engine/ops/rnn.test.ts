@@ -5,7 +5,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { sigmoidf, tanhf, tanh64, sigmoid64 } from '../math/index.js';
-import { makeCtx, str, int, flt, floats, strs, throwsCode, sameBits32 } from './testing.js';
+import { makeCtx, str, int, flt, floats, strs, throwsCode, sameBits32 } from '../../../test/fixtures/kernels.js';
 
 type Attr = AttrValue;
 const f = Math.fround;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DType } from '../../tensor/dtype.js';
 import { stridesOf, Tensor } from '../../tensor/tensor.js';
 import { ops } from './shape.js';
-import { makeCtx, attrsOf, type PlainAttrs, i64, throwsCode } from './testing.js';
+import { makeCtx, attrsOf, type PlainAttrs, i64, throwsCode } from '../../../test/fixtures/kernels.js';
 
 function run(op: string, inputs: (Tensor | undefined)[], attrs: PlainAttrs = {}, opset = 17, nOut = 1): Tensor[] {
   const outputs = Array.from({ length: nOut }, (_, i) => `y${i}`);

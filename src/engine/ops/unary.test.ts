@@ -5,7 +5,7 @@ import type { AttrValue } from '../../onnx/model.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType } from '../../tensor/dtype.js';
 import { erf64, exp64, expm1_64, softplus64, tanh64 } from '../math/index.js';
-import { makeCtx, f32, f64, flt, str, vals, throwsCode, sameValues } from './testing.js';
+import { makeCtx, f32, f64, flt, str, vals, throwsCode, sameValues } from '../../../test/fixtures/kernels.js';
 
 type Attr = AttrValue;
 

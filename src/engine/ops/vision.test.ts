@@ -7,7 +7,7 @@ import { DType } from '../../tensor/dtype.js';
 import { roundHalfEven } from '../math/index.js';
 import { ops as convOps } from './conv.js';
 import { ops, _internal } from './vision.js';
-import { makeCtx, throwsCode, sameValues, unravel } from './testing.js';
+import { makeCtx, throwsCode, sameValues, unravel } from '../../../test/fixtures/kernels.js';
 import { rng } from '../../../test/fixtures/models.js';
 import { prod } from './util.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ops, BINARY_F32_WASM_MIN } from '../ops/elementwise.js';
-import { makeCtx } from '../ops/testing.js';
+import { makeCtx } from '../../../test/fixtures/kernels.js';
 import { rng } from '../../../test/fixtures/models.js';
 import { binaryF32Wasm } from './elementwise.js';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reluF32Wasm } from './elementwise.js';
 import { reluF32Js } from '../ops/unary.js';
-import { sameBits32 } from '../ops/testing.js';
+import { sameBits32 } from '../../../test/fixtures/kernels.js';
 import { rng } from '../../../test/fixtures/models.js';
 
 const hex = (u: number): string => `0x${u.toString(16).padStart(8, '0')}`;

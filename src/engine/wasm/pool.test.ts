@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ops, MAXPOOL_F32_WASM_MIN } from '../ops/pool.js';
-import { attrsOf, makeCtx, sameBits32 } from '../ops/testing.js';
+import { attrsOf, makeCtx, sameBits32 } from '../../../test/fixtures/kernels.js';
 import { rng } from '../../../test/fixtures/models.js';
 import { maxPool2dF32Wasm } from './pool.js';
 
