@@ -21,6 +21,7 @@ import { toHexBytes } from '../src/proof/wire.js';
 import { inputDigest } from '../src/proof/verify.js';
 import { tensorListDigest } from '../src/tensor/canonical.js';
 import { Tensor as T } from '../src/tensor/tensor.js';
+import { installGemmPool, closeGemmPool } from '../src/platform/pool.js';
 
 const json = process.argv.includes('--json');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -93,6 +94,14 @@ async function fraudProofCost(m: FixtureModel, session: Session, cid: { cid: str
 async function bench(m: FixtureModel) {
   const session = createSession(m.bytes);
   const engineMs = await time(() => session.run(m.feeds), 5, 1500);
+  // the same run with a 2-worker GEMM pool (src/platform/pool.ts): bit-identical outputs
+  let engineMs2: number | undefined;
+  if (m.name === 'matmul512' || m.name === 'cnn') {
+    await installGemmPool({ workers: 2 });
+    engineMs2 = await time(() => session.run(m.feeds), 5, 1500);
+    await closeGemmPool();
+  }
+  const speedup2 = engineMs2 === undefined ? undefined : engineMs / engineMs2;
   const traceMs = await time(() => session.run(m.feeds, { trace: true }), 3, 800);
   const cid = await modelCid(m.bytes);
   const traced = session.run(m.feeds, { trace: true });
@@ -104,19 +113,20 @@ async function bench(m: FixtureModel) {
   const o = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const feeds = ortFeeds(m.feeds);
   const ortMs = await time(() => o.run(feeds), 10, 1500);
-  return { name: m.name, engineMs, ortMs, ratio: engineMs / ortMs, traceMs, signMs, receiptOverheadPct, lazyOverheadPct, fraud };
+  return { name: m.name, engineMs, engineMs2, speedup2, ortMs, ratio: engineMs / ortMs, traceMs, signMs, receiptOverheadPct, lazyOverheadPct, fraud };
 }
 
 const results = [];
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, onnxruntime-node (1 thread)`);
-if (!only || only.split(',').some((o) => o !== 'network')) console.log('workload       engine ms     ORT ms    engine/ORT   +trace ms  +sign ms  receipt overhead eager    lazy');
+if (!only || only.split(',').some((o) => o !== 'network')) console.log('workload       engine ms     ORT ms    engine/ORT   +trace ms  +sign ms  receipt overhead eager    lazy   2 workers ms (speedup)');
 for (const m of benchModels()) {
   if (only && !only.split(',').includes(m.name)) continue;
   const r = await bench(m);
   results.push(r);
   console.log(
     `${r.name.padEnd(12)} ${r.engineMs.toFixed(2).padStart(11)} ${r.ortMs.toFixed(2).padStart(10)} ${r.ratio.toFixed(1).padStart(12)}x ` +
-      `${r.traceMs.toFixed(2).padStart(10)} ${r.signMs.toFixed(2).padStart(9)} ${r.receiptOverheadPct.toFixed(1).padStart(21)}% ${r.lazyOverheadPct.toFixed(1).padStart(6)}%`,
+      `${r.traceMs.toFixed(2).padStart(10)} ${r.signMs.toFixed(2).padStart(9)} ${r.receiptOverheadPct.toFixed(1).padStart(21)}% ${r.lazyOverheadPct.toFixed(1).padStart(6)}%` +
+      (r.engineMs2 === undefined ? '' : ` ${r.engineMs2.toFixed(2).padStart(15)} (${r.speedup2!.toFixed(2)}x)`),
   );
 }
 if (results.some((r) => r.fraud)) console.log('\nfraud proof (one bit flipped in the middle node)   proof bytes   rounds   verify ms   full re-execution ms');

@@ -164,6 +164,36 @@ export function gemmF32Wasm(
 /** Below this many multiply-adds the JS kernel is used (both give identical bits). */
 const WASM_MIN_WORK = 512;
 
+/**
+ * An injected parallel float32 GEMM (e.g. src/platform/pool.ts: worker threads that each
+ * compute a range of output rows with the same kernel). Splitting rows does not change
+ * any element's arithmetic, so the bits are those of the single-thread path for any
+ * worker count. `gemm` computes C = A·B like `gemmF32` (C zero-filled on entry) and
+ * returns false to decline (then the single-thread path runs); it is only offered jobs
+ * of at least `minWork` multiply-adds. Browser-safe: the engine only sees this interface.
+ */
+export interface GemmParallelism {
+  readonly minWork: number;
+  gemm(
+    A: Float32Array, aOff: number,
+    B: Float32Array, bOff: number,
+    C: Float32Array, cOff: number,
+    M: number, K: number, N: number,
+  ): boolean;
+}
+
+let parallelGemm: GemmParallelism | undefined;
+
+/** Installs (or, with undefined, removes) the parallel float32 GEMM; default: none (one thread). */
+export function setGemmParallelism(p: GemmParallelism | undefined): void {
+  parallelGemm = p;
+}
+
+/** The installed parallel float32 GEMM, if any. */
+export function getGemmParallelism(): GemmParallelism | undefined {
+  return parallelGemm;
+}
+
 /** float32 product C = A·B (C zero-filled on entry), canonical order; WebAssembly SIMD when available. */
 export function gemmF32(
   A: Float32Array, aOff: number,
@@ -171,6 +201,8 @@ export function gemmF32(
   C: Float32Array, cOff: number,
   M: number, K: number, N: number,
 ): void {
+  const par = parallelGemm;
+  if (par && M * K * N >= par.minWork && par.gemm(A, aOff, B, bOff, C, cOff, M, K, N)) return;
   if (M * K * N >= WASM_MIN_WORK && gemmF32Wasm(A, aOff, B, bOff, C, cOff, M, K, N)) return;
   gemmF32Js(A, aOff, B, bOff, C, cOff, M, K, N);
 }
