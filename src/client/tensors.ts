@@ -11,17 +11,8 @@ import { ClientError } from './errors.js';
  * - the public JSON form `{ dtype?, dims?, data: [...] }` (dtype then defaults to the model's declared type);
  * - a nested array (`[[1, 2], [3, 4]]`) or a bare typed array (1-D).
  */
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array;
+/** Any typed array a tensor can hold (the tensor layer's storage types). */
+export type TypedArray = TensorData;
 
 export type NestedArray = number | boolean | string | bigint | NestedArray[];
 

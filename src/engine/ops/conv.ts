@@ -24,7 +24,8 @@ import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { roundHalfEven } from '../math/index.js';
 import { gemmF32 } from './matmul.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { stridesOf, type Tensor } from '../../tensor/tensor.js';
+import { prod } from './util.js';
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -125,18 +126,6 @@ export function slidingGeometry(
   return { strides, dilations, padBegin, padEnd, out };
 }
 
-/** Row-major strides of a shape (elements). */
-function rowStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-const prod = (a: readonly number[]): number => a.reduce((x, y) => x * y, 1);
 
 // ---------------------------------------------------------------------------
 // Direct engine
@@ -224,8 +213,8 @@ function makeEngine(maps: AxisMap[], kernel: number[], xSpatial: number[], oSpat
     maps,
     kernel,
     kSize: prod(kernel),
-    xStr: rowStrides(xSpatial),
-    oStr: rowStrides(oSpatial),
+    xStr: stridesOf(xSpatial),
+    oStr: stridesOf(oSpatial),
     kd: new Int32Array(k),
     t: new Int32Array(k),
     cnt: new Int32Array(k),
@@ -537,7 +526,7 @@ function convGemmF32(sh: ConvShapes, geo: Geometry, x: Float32Array, w: Float32A
   const col = identity ? x : scratch('col', Kd * rowsPerChunk * outR);
   const tmp = chunked ? scratch('tmp', Mg * rowsPerChunk * outR) : y;
   const ranges = identity ? [] : sh.kernel.map((K, j) => validOutRanges(sh.xSpatial[j]!, geo.out[j]!, K, geo.strides[j]!, geo.dilations[j]!, geo.padBegin[j]!));
-  const xStr = rowStrides(sh.xSpatial);
+  const xStr = stridesOf(sh.xSpatial);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
       const xg = (n * C + g * Cg) * xPlane;
@@ -745,7 +734,7 @@ function runForward(sh: ConvShapes, geo: Geometry, x: FloatArray, w: FloatArray,
   const pR = geo.padBegin[r]!;
   const inR = sh.xSpatial[r]!;
   const outR = geo.out[r]!;
-  const xStr = rowStrides(sh.xSpatial);
+  const xStr = stridesOf(sh.xSpatial);
   const Cg = sh.Cg;
   // last axis: valid kernel index range per output index
   const kLoR = new Int32Array(outR);

@@ -29,6 +29,7 @@ import { DType, dtypeName, type TensorData } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { wasmBytes as gemmWasmBytes } from '../wasm/gemm.wasm.js';
 import { WasmKernelModule, align16, type KernelExports } from '../wasm/runtime.js';
+import { prod } from './util.js';
 
 // ---------------------------------------------------------------------------
 // Core kernels: C[cOff + i*N + j] (+)= sum_k A[aOff + i*K + k] * B[bOff + k*N + j]
@@ -294,12 +295,6 @@ function checkNumericType(ctx: KernelContext, dtype: number, what: string): Gemm
 function required(ctx: KernelContext, t: Tensor | undefined, i: number, name: string): Tensor {
   if (!t) throw ctx.error(`missing required input ${i} (${name})`, { input: i });
   return t;
-}
-
-function prod(s: readonly number[], from = 0, to = s.length): number {
-  let p = 1;
-  for (let i = from; i < to; i++) p *= s[i]!;
-  return p;
 }
 
 /** numpy broadcast of two batch shapes, or a KernelError naming the node. */

@@ -13,10 +13,10 @@ import { DType, dtypeName } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { ceilDiv, floorDiv, readPads, readPerAxis, slidingGeometry, type Geometry } from './conv.js';
 import { maxPool2dF32Wasm } from '../wasm/pool.js';
+import { prod } from './util.js';
 
 type FloatArray = Float32Array | Float64Array;
 
-const prod = (a: readonly number[]): number => a.reduce((x, y) => x * y, 1);
 
 function requireX(ctx: KernelContext, x: Tensor | undefined): Tensor {
   if (!x) throw ctx.error('missing required input X');
