@@ -3,6 +3,7 @@ import type { AttrValue, GraphIR, NodeIR } from '../onnx/model.js';
 import { nodeLabel } from '../onnx/load.js';
 import { allocData, type DType } from '../tensor/dtype.js';
 import { checkTensorBytes, Tensor } from '../tensor/tensor.js';
+import type { BufferArena } from './arena.js';
 
 /**
  * What the executor gives control-flow kernels (If/Loop/Scan): the values of
@@ -32,12 +33,15 @@ export class KernelContext {
   readonly opset: number;
   readonly maxTensorBytes: number;
   readonly env: SubgraphEnv | undefined;
+  /** Where `alloc` takes its buffers (the session's memory plan); plain allocation without one. */
+  readonly arena: BufferArena | undefined;
 
-  constructor(node: NodeIR, opset: number, maxTensorBytes: number, env?: SubgraphEnv) {
+  constructor(node: NodeIR, opset: number, maxTensorBytes: number, env?: SubgraphEnv, arena?: BufferArena) {
     this.node = node;
     this.opset = opset;
     this.maxTensorBytes = maxTensorBytes;
     this.env = env;
+    this.arena = arena;
   }
 
   /** A value from an enclosing scope (undefined if not visible or outside a session). */
@@ -62,7 +66,7 @@ export class KernelContext {
   /** A zero-filled output tensor; throws TENSOR_TOO_LARGE over the cap. */
   alloc(dtype: DType, shape: readonly number[]): Tensor {
     const n = checkTensorBytes(dtype, shape, this.maxTensorBytes, `output of node ${nodeLabel(this.node)}`);
-    return new Tensor(dtype, shape, allocData(dtype, n));
+    return new Tensor(dtype, shape, this.arena ? this.arena.take(dtype, n) : allocData(dtype, n));
   }
 
   /** Checks the byte cap for a tensor the kernel builds itself (e.g. from an existing typed array). */

@@ -4,6 +4,7 @@ import { requiredInputs, type GraphIR, type ModelIR, type NodeIR, type ValueInfo
 import { tensorDigest } from '../tensor/canonical.js';
 import { checkDType, dtypeName, isDType } from '../tensor/dtype.js';
 import { DEFAULT_MAX_TENSOR_BYTES, type Tensor } from '../tensor/tensor.js';
+import { BufferArena } from './arena.js';
 import { KernelContext, type Kernel, type SubgraphEnv } from './kernel.js';
 import { getKernel } from './registry.js';
 import { TraceBuilder, type Trace } from './trace.js';
@@ -55,6 +56,8 @@ export class Session {
   private readonly frees: string[][];
   /** Plans of every subgraph (If branches, Loop/Scan bodies), at any depth. */
   private readonly plans = new Map<GraphIR, Plan>();
+  /** Recycles the buffers of top-level intermediates across nodes and runs (see arena.ts). */
+  private readonly arena = new BufferArena();
 
   constructor(model: ModelIR, options: SessionOptions = {}) {
     this.model = model;
@@ -91,9 +94,13 @@ export class Session {
     this.checkFeeds(feeds);
     for (const [k, v] of Object.entries(feeds)) values.set(k, v);
     const trace = options.trace ? new TraceBuilder() : undefined;
+    // buffers go back to the arena when no live value references them; not when the
+    // caller sees intermediates (afterNode may keep them)
+    const arena = options.afterNode ? undefined : this.arena;
+    const refs = new Map<ArrayBufferLike, number>();
     for (const node of g.nodes) {
       const inputs = node.inputs.map((name) => (name === '' ? undefined : values.get(name)));
-      let outs = this.invoke(g, node, this.kernels[node.index]!, inputs, (name) => values.get(name));
+      let outs = this.invoke(g, node, this.kernels[node.index]!, inputs, (name) => values.get(name), arena);
       outs = options.afterNode?.(node, outs) ?? outs;
       const digests: (Uint8Array | undefined)[] = [];
       node.outputs.forEach((name, i) => {
@@ -104,10 +111,19 @@ export class Session {
         const t = outs[i];
         if (!t) throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} did not produce output ${i} (${name})`, { node: node.index });
         values.set(name, t);
+        if (arena) refs.set(t.data.buffer, (refs.get(t.data.buffer) ?? 0) + 1);
         if (trace) digests.push(tensorDigest(t));
       });
       trace?.add(node.index, node, digests);
-      for (const name of this.frees[node.index]!) values.delete(name);
+      for (const name of this.frees[node.index]!) {
+        const t = values.get(name);
+        values.delete(name);
+        const left = t && arena ? (refs.get(t.data.buffer) ?? 0) - 1 : -1;
+        if (left === 0) {
+          refs.delete(t!.data.buffer);
+          arena!.give(t!.data.buffer as ArrayBuffer);
+        } else if (left > 0) refs.set(t!.data.buffer, left);
+      }
       options.onNode?.(node.index, g.nodes.length);
     }
     const outputList = g.outputs.map((o) => values.get(o.name)!);
@@ -133,8 +149,8 @@ export class Session {
   }
 
   /** Runs one top-level node's kernel; typed errors name the node. */
-  private invoke(g: GraphIR, node: NodeIR, kernel: Kernel, inputs: (Tensor | undefined)[], outer: (name: string) => Tensor | undefined): Tensor[] {
-    const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes, this.env(outer));
+  private invoke(g: GraphIR, node: NodeIR, kernel: Kernel, inputs: (Tensor | undefined)[], outer: (name: string) => Tensor | undefined, arena?: BufferArena): Tensor[] {
+    const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes, this.env(outer), arena);
     try {
       return kernel(inputs, ctx);
     } catch (e) {
