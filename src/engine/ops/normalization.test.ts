@@ -252,3 +252,24 @@ test('LRN matches the recomputation', () => {
   throwsCode(() => run('LRN', [f32(x, shape)], {}, 13), 'INVALID_ARGUMENT');
   throwsCode(() => run('LRN', [f32(x, shape)], { size: int(0) }, 13), 'INVALID_ARGUMENT');
 });
+
+test('LayerNormalization float32: the WebAssembly fast path (whole tensor) gives the bits of the JS path (one small row at a time)', () => {
+  // rows * n >= 256 takes the WebAssembly kernel; a single row of n < 256 runs standardizeRowsF32
+  for (const [rows, n] of [[9, 200], [4, 64], [130, 7], [3, 255]] as const) {
+    const xs = rand(rows * n, 40 + n, 5, 1);
+    for (let i = 0; i < xs.length; i += 97) xs[i] = i % 3 ? 3e38 : NaN; // rows the fast path hands back
+    const sc = f32(rand(n, 41), [n]);
+    const bi = f32(rand(n, 42), [n]);
+    for (const withBias of [true, false]) {
+      const ins = (x: Tensor) => (withBias ? [x, sc, bi] : [x, sc]);
+      const [y, m, iv] = runAll('LayerNormalization', ins(f32(xs, [rows, n])), {}, 18, ['y', 'mean', 'inv']);
+      for (let r = 0; r < rows; r++) {
+        const [yr, mr, ir] = runAll('LayerNormalization', ins(f32(xs.subarray(r * n, (r + 1) * n), [1, n])), {}, 18, ['y', 'mean', 'inv']);
+        const bits = (t: Tensor, a: number, b: number) => Array.from(new Uint32Array(Float32Array.from((t.data as Float32Array).subarray(a, b)).buffer));
+        assert.deepEqual(bits(y!, r * n, (r + 1) * n), bits(yr!, 0, n), `y row ${r} (${rows}x${n})`);
+        assert.deepEqual(bits(m!, r, r + 1), bits(mr!, 0, 1), `mean row ${r}`);
+        assert.deepEqual(bits(iv!, r, r + 1), bits(ir!, 0, 1), `inv row ${r}`);
+      }
+    }
+  }
+});

@@ -16,6 +16,7 @@ import { broadcastStrides } from '../broadcast.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import { pow64, powf } from '../math/index.js';
 import { axisOf, needNamed, prod } from './util.js';
+import { layerNormRowsF32Wasm } from '../wasm/math.js';
 
 type Round = (v: number) => number;
 type FArr = Float32Array | Float64Array;
@@ -207,6 +208,14 @@ function stashRound(ctx: KernelContext): Round {
 
 // ---------------------------------------------------------------------------
 
+/** Below this many elements LayerNormalization runs in JS (copying into wasm memory costs more). */
+const LAYERNORM_WASM_MIN = 256;
+
+function allFinite(a: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i]! - a[i]! !== 0) return false;
+  return true;
+}
+
 /**
  * LayerNormalization(X, Scale, B?) -> Y, Mean?, InvStdDev? over the axes
  * [axis, rank) (axis default -1), epsilon default 1e-5. The standardize sequence
@@ -237,6 +246,19 @@ const layerNorm: Kernel = (inputs, ctx) => {
   const U = RU === R32 ? DType.float32 : DType.float64;
   const meanT = ctx.alloc(U, statShape);
   const invT = ctx.alloc(U, statShape);
+  if (RT === R32 && RU === R32 && !scaleMap && !biasMap && rows * n >= LAYERNORM_WASM_MIN && allFinite(scale) && (!bias || allFinite(bias))) {
+    // WebAssembly SIMD fast path (../wasm/math.wat layernorm_f32): the same float32 steps
+    // per row as standardizeRowsF32 (four rows side by side, one per lane, each summing
+    // in index order); rows with a non-finite statistic or output are redone here.
+    const xs = x.data as Float32Array, ys = out.data as Float32Array;
+    const ms = meanT.data as Float32Array, is = invT.data as Float32Array;
+    const row = (r: number): void =>
+      standardizeRowsF32(
+        xs.subarray(r * n, (r + 1) * n), ys.subarray(r * n, (r + 1) * n), 1, n, eps,
+        scale, bias, null, null, false, 1, 0, ms.subarray(r, r + 1), is.subarray(r, r + 1),
+      );
+    if (layerNormRowsF32Wasm(xs, ys, rows, n, eps, scale, bias, ms, is, row)) return [out, meanT, invT];
+  }
   standardizeRows(
     x.data as FArr, out.data as FArr, rows, n, eps, RU, RT,
     scale, bias, scaleMap, biasMap, false, 1, 0,

@@ -287,3 +287,21 @@ test('Hardmax: first maximum, NaN, axis forms', () => {
   assert.deepEqual(vals(run('Hardmax', [x], { axis: int(0) }, 13)), [1, 0, 0, 0, 0, 1, 1, 1]);
   assert.deepEqual(vals(run('Hardmax', [x], { axis: int(0) }, 11)), [0, 0, 0, 0, 0, 0, 1, 0]);
 });
+
+test('Softmax/LogSoftmax float32: the WebAssembly fast path (whole tensor) gives the bits of the JS path (one small row at a time)', () => {
+  // outer * N >= 256 (inner = 1) takes the WebAssembly kernel; one row of N < 256 runs softmaxF32
+  const specials = [NaN, Infinity, -Infinity, 0, -0, -1e30, 88, -104];
+  for (const [rows, N] of [[4 * 128, 128], [300, 1], [37, 7], [5, 255]] as const) {
+    const xs = ansiLcgFloat32(rows * N, 50 + N, 8, 0);
+    for (let i = 0; i < xs.length; i += 13) xs[i] = specials[i % specials.length]!;
+    xs.fill(-0, 0, N); // a row of -0: the max's sign decides LogSoftmax's zeros
+    for (const op of ['Softmax', 'LogSoftmax']) {
+      const y = run(op, [f32(xs, [rows, N])], {}, 13).data as Float32Array;
+      for (let r = 0; r < rows; r++) {
+        const yr = run(op, [f32(xs.subarray(r * N, (r + 1) * N), [1, N])], {}, 13).data as Float32Array;
+        const got = Array.from(new Uint32Array(Float32Array.from(y.subarray(r * N, (r + 1) * N)).buffer));
+        assert.deepEqual(got, Array.from(new Uint32Array(Float32Array.from(yr).buffer)), `${op} row ${r} (${rows}x${N})`);
+      }
+    }
+  }
+});

@@ -16,6 +16,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { DType, dtypeKind, dtypeName, type TensorData } from '../../tensor/dtype.js';
 import { expf, logf, exp64, log64 } from '../math/index.js';
 import { axisOf, prod } from './util.js';
+import { softmaxRowsF32Wasm } from '../wasm/math.js';
 
 // ---------------------------------------------------------------------------
 // small private helpers
@@ -690,7 +691,7 @@ function softmaxKernel(kind: 'softmax' | 'logsoftmax'): Kernel {
     const [outer, N, inner] = softmaxLayout(x, ctx);
     const out = ctx.alloc(dt, x.shape);
     if (outer * N * inner === 0) return [out];
-    if (dt === DType.float32) softmaxF32(x.data as Float32Array, out.data as Float32Array, outer, N, inner, kind === 'logsoftmax');
+    if (dt === DType.float32) softmaxF32Fast(x.data as Float32Array, out.data as Float32Array, outer, N, inner, kind === 'logsoftmax');
     else softmaxF64(x.data as Float64Array, out.data as Float64Array, outer, N, inner, kind === 'logsoftmax');
     return [out];
   };
@@ -705,7 +706,7 @@ function softmaxKernel(kind: 'softmax' | 'logsoftmax'): Kernel {
  * With inner > 1 the slices are processed side by side (row buffers of size
  * inner) so memory is read contiguously; each slice keeps its own order.
  */
-function softmaxF32(x: Float32Array, y: Float32Array, outer: number, N: number, inner: number, log: boolean): void {
+export function softmaxF32(x: Float32Array, y: Float32Array, outer: number, N: number, inner: number, log: boolean): void {
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
       const b = o * N;
@@ -764,6 +765,24 @@ function softmaxF32(x: Float32Array, y: Float32Array, outer: number, N: number, 
       else for (let k = 0; k < inner; k++) y[row + k] = y[row + k]! / s[k]!;
     }
   }
+}
+
+/** Below this many elements softmaxF32 runs in JS (copying into wasm memory costs more). */
+const SOFTMAX_WASM_MIN = 256;
+
+/**
+ * softmaxF32 with the WebAssembly SIMD fast path for inner = 1 (../wasm/math.wat
+ * softmax_rows_f32: the same canonical order per row, max, d_i, e_i = expf(d_i), the
+ * sum in index order and the division or subtraction, all identical float32/float64
+ * operations). Rows whose max is not finite are recomputed here by softmaxF32 itself.
+ */
+export function softmaxF32Fast(x: Float32Array, y: Float32Array, outer: number, N: number, inner: number, log: boolean): void {
+  if (inner === 1 && outer * N >= SOFTMAX_WASM_MIN) {
+    const row = (r: number): void =>
+      softmaxF32(x.subarray(r * N, (r + 1) * N), y.subarray(r * N, (r + 1) * N), 1, N, 1, log);
+    if (softmaxRowsF32Wasm(x, y, outer, N, log, logf, row)) return;
+  }
+  softmaxF32(x, y, outer, N, inner, log);
 }
 
 /** float64 twin of softmaxF32 (exp64/log64, no float32 rounding). */

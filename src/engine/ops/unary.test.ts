@@ -283,3 +283,21 @@ test('kernels do not mutate their input', () => {
   }
   sameValues(xs, copy);
 });
+
+test('Exp/Erf/Sigmoid/Tanh float32: the WebAssembly fast path (whole tensor) gives the bits of the JS loop (pieces of < 64)', () => {
+  // every 4099th float32 bit pattern (all classes: NaN payloads, ±Inf, ±0, subnormals) plus moderate values
+  const n = 2 ** 20 + 3;
+  const u = new Uint32Array(n);
+  const xs = new Float32Array(u.buffer);
+  for (let i = 0; i < n; i++) u[i] = (i * 4099) >>> 0;
+  for (let i = 0; i < n; i += 2) xs[i] = ((i % 2001) - 1000) / 97;
+  for (const op of ['Exp', 'Erf', 'Sigmoid', 'Tanh']) {
+    const whole = new Uint32Array((run(op, [f32(xs)]).data as Float32Array).buffer);
+    for (let a = 0; a < n; a += 63) {
+      const piece = new Uint32Array((run(op, [f32(xs.subarray(a, Math.min(n, a + 63)))]).data as Float32Array).buffer);
+      for (let i = 0; i < piece.length; i++) {
+        if (whole[a + i] !== piece[i]) assert.fail(`${op}(0x${u[a + i]!.toString(16)}): 0x${whole[a + i]!.toString(16)} vs JS 0x${piece[i]!.toString(16)}`);
+      }
+    }
+  }
+});

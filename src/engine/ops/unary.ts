@@ -54,6 +54,7 @@ import {
 } from '../math/index.js';
 import { need } from './util.js';
 import { reluF32Wasm } from '../wasm/elementwise.js';
+import { unaryF32Wasm, type UnaryOpF32 } from '../wasm/math.js';
 
 const f = Math.fround;
 
@@ -324,13 +325,21 @@ const Round: Kernel = (inputs, ctx) =>
 // ---------------------------------------------------------------------------
 // Transcendental primitives: y = f(fn64(x)), one rounding.
 
-function transcendental(fn: (x: number) => number): Kernel {
+/** Below this many elements the JS loop is used (copying into wasm memory costs more). */
+const UNARY_WASM_MIN = 64;
+
+// With `wasm`, float32 tensors of UNARY_WASM_MIN elements or more run the WebAssembly SIMD
+// kernel (../wasm/math.wat: the same float64 algorithm, operation for operation, in f64x2
+// lanes), which stores the same bits as the loop below; the loop is the reference and
+// the fallback.
+function transcendental(fn: (x: number) => number, wasm?: UnaryOpF32): Kernel {
   // Two distinct loop closures per kernel so each stays monomorphic in its array type.
   return (inputs, ctx) =>
     mapFloat(
       inputs,
       ctx,
       (a, b) => {
+        if (wasm && a.length >= UNARY_WASM_MIN && unaryF32Wasm(wasm, a, b)) return;
         for (let i = 0; i < a.length; i++) b[i] = fn(a[i]!);
       },
       (a, b) => {
@@ -342,10 +351,10 @@ function transcendental(fn: (x: number) => number): Kernel {
 // Exp: f(exp64(x)); Log: f(log64(x)); Tanh: f(tanh64(x)); Sigmoid: f(sigmoid64(x));
 // Erf: f(erf64(x)); Softplus: f(softplus64(x)) with softplus64 = x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 // trig / hyperbolic / inverse: f(<fn>64(x)).
-const Exp = transcendental(exp64);
+const Exp = transcendental(exp64, 'exp');
 const Log = transcendental(log64);
-const Tanh = transcendental(tanh64);
-const Sigmoid = transcendental(sigmoid64);
+const Tanh = transcendental(tanh64, 'tanh');
+const Sigmoid = transcendental(sigmoid64, 'sigmoid');
 const Softplus = transcendental(softplus64);
 const Sin = transcendental(sin64);
 const Cos = transcendental(cos64);
@@ -358,7 +367,7 @@ const Cosh = transcendental(cosh64);
 const Asinh = transcendental(asinh64);
 const Acosh = transcendental(acosh64);
 const Atanh = transcendental(atanh64);
-const ErfFloat = transcendental(erf64);
+const ErfFloat = transcendental(erf64, 'erf');
 
 // Erf: ONNX also allows integer inputs; erf of an integer rounded back to an
 // integer depends on where erf reaches 1.0, so integer Erf is not implemented.
