@@ -8,6 +8,7 @@ import { BufferArena } from './arena.js';
 import { KernelContext, type Kernel, type SubgraphEnv } from './kernel.js';
 import { getKernel } from './registry.js';
 import { TraceBuilder, type Trace } from './trace.js';
+import { markConstant } from './wasm/gemm.js';
 
 /** Names the set of canonical kernel definitions; any change of kernel arithmetic changes it. */
 export const SEMANTICS_VERSION = 'verinfer-canonical/1';
@@ -273,6 +274,9 @@ export class Session {
  * is '' for the top-level graph and names the subgraph otherwise.
  */
 function prepare(g: GraphIR, where: string): Plan {
+  // Initializers are constant for the session's life (kernels never mutate their inputs),
+  // so float32 MatMul/Gemm weights among them are packed once and kept in wasm memory.
+  for (const t of g.initializers.values()) markConstant(t.data);
   const kernels = g.nodes.map((n) => {
     if (n.domain !== '') {
       throw new UnsupportedError('UNSUPPORTED_DOMAIN', `node ${nodeLabel(n)}${where} uses operator domain ${n.domain}, which the engine does not support`, {

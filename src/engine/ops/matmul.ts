@@ -27,8 +27,7 @@ import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { broadcastStrides } from '../broadcast.js';
 import { DType, dtypeName, type TensorData } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { wasmBytes as gemmWasmBytes } from '../wasm/gemm.wasm.js';
-import { WasmKernelModule, align16, type KernelExports } from '../wasm/runtime.js';
+import { gemmF32BatchWasm, gemmF32WasmOnce, isConstant, packedWeights, type GemmScale } from '../wasm/gemm.js';
 import { prod } from './util.js';
 
 // ---------------------------------------------------------------------------
@@ -117,27 +116,24 @@ export function gemmF32Js(
 // WebAssembly SIMD float32 kernel (same canonical order, 8 output columns x 4 rows per tile)
 // ---------------------------------------------------------------------------
 //
-// Source: ../wasm/gemm.wat (assembled by scripts/build-wasm.mjs into ../wasm/gemm.wasm.ts).
-// Exported `gemm(a, b, c, M, K, N, ws)` packs B once into 8-column panels, then computes
+// Source: ../wasm/gemm.wat (assembled by scripts/build-wasm.mjs into ../wasm/gemm.wasm.ts),
+// called through ../wasm/gemm.ts. B is packed into 8-column panels (once per call, or
+// once per constant weight, kept resident: see gemmF32Fused), then the kernel computes
 // 4x8 register tiles of C with k increasing: every lane does acc = f32x4.add(acc,
 // f32x4.mul(splat(A[i,k]), B[k, j..])) starting from +0. WebAssembly f32x4.mul and
 // f32x4.add are IEEE-754 binary32 operations with round-to-nearest-even per lane
 // (subnormals kept; no fused multiply-add), so each lane performs exactly the canonical
 // steps acc = f32(acc + f32(a*b)) of its own output element. Only NaN bit patterns are
 // nondeterministic in WebAssembly, and canonical tensor encoding collapses every NaN to one.
-
-interface GemmExports extends KernelExports {
-  gemm: (a: number, b: number, c: number, M: number, K: number, N: number, ws: number) => void;
-}
-
-const gemmModule = new WasmKernelModule<GemmExports>(gemmWasmBytes);
+// Paths: gemmF32 (one product; conv.ts too), gemmF32Fused (Gemm's transB and alpha/beta/C
+// step done in wasm memory; constant B resident), and batched MatMul (all batches in one
+// call, gemmF32BatchWasm). All run the same tiles, so they give the same bits.
 
 /**
- * The WebAssembly SIMD float32 kernel: copies A and B into wasm memory, runs (C rows
- * padded to a multiple of 8 columns; the padding is computed from +0 columns of B and
- * dropped), copies C back over C[cOff ..] (C's previous contents are ignored; callers
- * pass it zero-filled, as for the JS kernel). Returns false when WebAssembly SIMD is
- * unavailable or the job is too large.
+ * The WebAssembly SIMD float32 kernel: copies A and B into wasm memory, packs B, runs,
+ * and copies C back over C[cOff .. cOff + M*N) in one copy (C's previous contents are
+ * ignored; callers pass it zero-filled, as for the JS kernel). Returns false when
+ * WebAssembly SIMD is unavailable or the job is too large.
  */
 export function gemmF32Wasm(
   A: Float32Array, aOff: number,
@@ -145,21 +141,7 @@ export function gemmF32Wasm(
   C: Float32Array, cOff: number,
   M: number, K: number, N: number,
 ): boolean {
-  const Np = (N + 7) & ~7;
-  const bPtr = align16(M * K * 4);
-  const cPtr = bPtr + align16(K * N * 4);
-  const wsPtr = cPtr + M * Np * 4;
-  const total = wsPtr + K * Np * 4 + 16 * K;
-  const w = gemmModule.memory(total);
-  if (!w) return false;
-  const v = new Float32Array(w.mem.buffer);
-  v.set(A.subarray(aOff, aOff + M * K), 0);
-  v.set(B.subarray(bOff, bOff + K * N), bPtr >> 2);
-  w.gemm(0, bPtr, cPtr, M, K, N, wsPtr);
-  const c4 = cPtr >> 2;
-  if (Np === N) C.set(v.subarray(c4, c4 + M * N), cOff);
-  else for (let i = 0; i < M; i++) C.set(v.subarray(c4 + i * Np, c4 + i * Np + N), cOff + i * N);
-  return true;
+  return gemmF32WasmOnce(A, aOff, B, bOff, false, C, cOff, M, K, N);
 }
 
 /** Below this many multiply-adds the JS kernel is used (both give identical bits). */
@@ -206,6 +188,30 @@ export function gemmF32(
   if (par && M * K * N >= par.minWork && par.gemm(A, aOff, B, bOff, C, cOff, M, K, N)) return;
   if (M * K * N >= WASM_MIN_WORK && gemmF32Wasm(A, aOff, B, bOff, C, cOff, M, K, N)) return;
   gemmF32Js(A, aOff, B, bOff, C, cOff, M, K, N);
+}
+
+/**
+ * float32 C = A·B' (C[cOff ..], overwritten) in WebAssembly with Gemm's scaling fused
+ * (see GemmScale; undefined: the plain product), B' = B or, with `trans`, B's transpose
+ * (B then [N, K] at bOff). A B marked constant (markConstant in ../wasm/gemm.ts: session
+ * initializers) is packed once and stays resident in wasm memory, so a call copies only
+ * A in and C out. Same bits as gemmF32 followed by Gemm's scaling loop. Returns false to
+ * decline (small job, an installed parallel GEMM takes jobs this size, or no
+ * WebAssembly / too large); the caller then runs its usual path.
+ */
+export function gemmF32Fused(
+  A: Float32Array, aOff: number,
+  B: Float32Array, bOff: number, trans: boolean,
+  C: Float32Array, cOff: number,
+  M: number, K: number, N: number,
+  scale?: GemmScale,
+): boolean {
+  const work = M * K * N;
+  if (work < WASM_MIN_WORK) return false;
+  const par = parallelGemm;
+  if (par && work >= par.minWork) return false;
+  if (isConstant(B) && packedWeights.gemm(A, aOff, B, bOff, trans, C, cOff, M, K, N, scale)) return true;
+  return gemmF32WasmOnce(A, aOff, B, bOff, trans, C, cOff, M, K, N, scale);
 }
 
 /** float64: same order, plain doubles. */
@@ -359,6 +365,7 @@ function batchedMatmul(
   // Fast path: B is a single matrix shared by every batch and A's batches are all
   // distinct: A is one contiguous [nBatch*M, K] matrix.
   if (bBatch === 1 && aBatch === nBatch) {
+    if (core === gemmF32 && isConstant(B) && gemmF32Fused(A as Float32Array, 0, B, 0, false, C as Float32Array, 0, nBatch * M, K, N)) return;
     core(A, 0, B, 0, C, 0, nBatch * M, K, N);
     return;
   }
@@ -366,10 +373,13 @@ function batchedMatmul(
   const aStr = broadcastStrides(aB, outBatch);
   const bStr = broadcastStrides(bB, outBatch);
   const cnt = new Array<number>(r).fill(0);
+  const aOffs = new Array<number>(nBatch);
+  const bOffs = new Array<number>(nBatch);
   let aIdx = 0;
   let bIdx = 0;
   for (let t = 0; t < nBatch; t++) {
-    core(A, aIdx * M * K, B, bIdx * K * N, C, t * M * N, M, K, N);
+    aOffs[t] = aIdx * M * K;
+    bOffs[t] = bIdx * K * N;
     for (let ax = r - 1; ax >= 0; ax--) {
       cnt[ax]!++;
       aIdx += aStr[ax]!;
@@ -380,6 +390,19 @@ function batchedMatmul(
       cnt[ax] = 0;
     }
   }
+  // float32: all batches in one WebAssembly call (each product exactly as gemmF32's),
+  // unless an installed parallel GEMM takes products this size.
+  const work = M * K * N;
+  const par = parallelGemm;
+  if (
+    core === gemmF32 &&
+    work * nBatch >= WASM_MIN_WORK &&
+    !(par && work >= par.minWork) &&
+    gemmF32BatchWasm(A as Float32Array, aOffs, B as Float32Array, bOffs, C as Float32Array, nBatch, M, K, N)
+  ) {
+    return;
+  }
+  for (let t = 0; t < nBatch; t++) core(A, aOffs[t]!, B, bOffs[t]!, C, t * M * N, M, K, N);
 }
 
 // ---------------------------------------------------------------------------
@@ -435,7 +458,10 @@ function transpose2d(src: TensorData, R: number, Cn: number): TensorData {
  * alpha and beta are always applied (x*1 is exact; beta = 0 still multiplies c, so a
  * NaN/Inf in C gives NaN). float64: same steps in doubles. Integer types (opset 9+):
  * alpha and beta must be integers; y = alpha*acc + beta*c with the type's wrap-around.
- * Transposed operands are packed once per call into row-major order.
+ * Transposed operands are packed once per call into row-major order (float32 B: once per
+ * constant weight, see gemmF32Fused). The float32 WebAssembly path runs the scaling step
+ * in wasm (gemm_scale in ../wasm/gemm.wat: the same binary32 mul, mul, add per element)
+ * and skips it when alpha = 1 and there is no C: f32(1 * acc) = acc.
  */
 const Gemm: Kernel = (inputs, ctx) => {
   const a = required(ctx, inputs[0], 0, 'A');
@@ -480,17 +506,22 @@ const Gemm: Kernel = (inputs, ctx) => {
   const out = ctx.alloc(a.dtype, [M, N]);
   if (M === 0 || N === 0) return [out];
   const A = transA ? transpose2d(a.data, K, M) : a.data;
-  const B = transB ? transpose2d(b.data, N, K) : b.data;
-  core(A, 0, B, 0, out.data, 0, M, K, N);
   const Y = out.data;
   if (a.dtype === DType.float32) {
-    const y = Y as Float32Array;
     const fa = Math.fround(alpha);
+    const fb = Math.fround(beta);
+    // WebAssembly: product and scaling in wasm memory, transB packed on the way in
+    // (y = f32(1 * acc) = acc for every acc a sum can produce, so alpha = 1 without C
+    // needs no scaling step)
+    const scale: GemmScale | undefined = c || fa !== 1 ? { alpha: fa, beta: fb, c: c?.data as Float32Array | undefined, cs0, cs1 } : undefined;
+    if (gemmF32Fused(A as Float32Array, 0, b.data as Float32Array, 0, transB, Y as Float32Array, 0, M, K, N, scale)) return [out];
+    const B = transB ? transpose2d(b.data, N, K) : b.data;
+    core(A, 0, B, 0, Y, 0, M, K, N);
+    const y = Y as Float32Array;
     if (!c) {
       for (let i = 0; i < y.length; i++) y[i] = fa * y[i]!; // store rounds: f32(alpha*acc)
     } else {
       const cd = c.data as Float32Array;
-      const fb = Math.fround(beta);
       for (let i = 0; i < M; i++) {
         const row = i * N;
         let ci = i * cs0;
@@ -499,7 +530,11 @@ const Gemm: Kernel = (inputs, ctx) => {
         }
       }
     }
-  } else if (a.dtype === DType.float64) {
+    return [out];
+  }
+  const B = transB ? transpose2d(b.data, N, K) : b.data;
+  core(A, 0, B, 0, Y, 0, M, K, N);
+  if (a.dtype === DType.float64) {
     const y = Y as Float64Array;
     if (!c) {
       for (let i = 0; i < y.length; i++) y[i] = alpha * y[i]!;

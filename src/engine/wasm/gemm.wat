@@ -25,11 +25,22 @@
 ;;  4. The last M mod 4 rows use $tile_1x8, reading the row of A in place.
 ;; The 8 columns of a tile are independent outputs, so their order inside a k step is
 ;; irrelevant; what matters is that every accumulator sees k = 0, 1, ... in turn.
+;; Measured on the Xeon (Sapphire Rapids, AVX-512; V8 emits VEX 128-bit code) of issue 7:
+;; TurboFan keeps all 8 accumulators in registers and the loop is bound by the FP ports
+;; (8 vmulps + 8 vaddps per k, about 21 GMAC/s); 3x8, 5x8, 6x8, 4x8 with k unrolled by 2
+;; and 6x8 unrolled by 2 were all the same speed or 3-15% slower.
 ;;
-;; Memory layout is chosen by the caller (gemmF32Wasm); all addresses are byte offsets:
-;;   a:  A, M x K row-major         b:  B, K x N row-major
-;;   c:  C, M x Np row-major, Np = N rounded up to a multiple of 8 (fully overwritten)
-;;   ws: workspace of K*Np*4 bytes (packed B) followed by 16*K bytes (packed A block)
+;; Exports (all addresses are byte offsets chosen by the caller, ../ops/matmul.ts and
+;; ./gemm.ts; regions must not overlap):
+;;   gemm(a, b, c, M, K, N, ws)        one-shot, the layout src/platform/pool-worker.mjs uses:
+;;       a: A, M x K row-major         b: B, K x N row-major
+;;       c: C, M x Np row-major, Np = N rounded up to a multiple of 8 (fully overwritten)
+;;       ws: K*Np*4 bytes (packed B) followed by 16*K bytes (packed A block)
+;;   pack_b(b, K, N, dst)              B -> panels (K*Np*4 bytes at dst), kept by the caller
+;;   gemm_packed(a, bp, c, M, K, N, wa) C (exactly M x N) = A · (B packed at bp);
+;;       wa: 16*K + 128 bytes of workspace
+;;   gemm_batch(tab, count, M, K, N, ws) count products in one call (see there)
+;;   gemm_scale(c, M, N, alpha, ...)   Gemm's alpha/beta/C step on a finished product
 (module
   (memory (export "mem") 1)
 
@@ -158,19 +169,47 @@
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (br $k))))
 
-  ;; gemm(a, b, c, M, K, N, ws): C = A·B, see the layout at the top.
-  (func (export "gemm")
-    (param $a i32) (param $b i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32) (param $ws i32)
-    (local $ldc i32)    ;; bytes per row of C (Np * 4)
+;; Rows r = 0 .. rows-1 of a tile just computed into the 32-byte-stride scratch at src:
+  ;; copy columns 0 .. w-1 of each to dst (row stride ldc bytes). i32 moves keep every bit.
+  (func $store_cols (param $src i32) (param $dst i32) (param $rows i32) (param $w i32) (param $ldc i32)
+    (local $r i32) (local $q i32)
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $q (i32.const 0))
+        (block $cols_done
+          (loop $col
+            (br_if $cols_done (i32.ge_u (local.get $q) (local.get $w)))
+            (i32.store (i32.add (local.get $dst) (i32.shl (local.get $q) (i32.const 2)))
+                       (i32.load (i32.add (local.get $src) (i32.shl (local.get $q) (i32.const 2)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $col)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (local.get $ldc)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; C = A·B with B already packed into panels at bp (layout of $pack_b), rows of C
+  ;; ldc bytes apart. wa: workspace for one packed block of A (16*K bytes), then, when
+  ;; exact = 1, a 128-byte tile scratch. exact = 0: every tile stores all 8 columns (C
+  ;; must have Np columns; the padding columns get the +0-column results). exact = 1: the
+  ;; last, partial panel (N mod 8 columns) goes through the scratch and only its N mod 8
+  ;; real columns are stored, so C may be exactly M x N (ldc = 4N) and nothing outside it
+  ;; is written.
+  (func $run (param $a i32) (param $bp i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32)
+             (param $ldc i32) (param $wa i32) (param $exact i32)
     (local $kb i32)     ;; bytes per row of A (K * 4)
     (local $panel i32)  ;; bytes per packed panel of B (K * 32)
-    (local $wa i32)     ;; packed A block
+    (local $tmp i32)    ;; tile scratch (exact = 1)
+    (local $nfull i32)  ;; columns covered by tiles stored in place
     (local $i i32) (local $j i32) (local $pa i32) (local $pend i32) (local $pb i32) (local $pc i32)
-    (local.set $ldc (i32.shl (i32.and (i32.add (local.get $N) (i32.const 7)) (i32.const -8)) (i32.const 2)))
     (local.set $kb (i32.shl (local.get $K) (i32.const 2)))
     (local.set $panel (i32.shl (local.get $K) (i32.const 5)))
-    (local.set $wa (i32.add (local.get $ws) (i32.mul (local.get $K) (local.get $ldc))))
-    (call $pack_b (local.get $b) (local.get $K) (local.get $N) (local.get $ws))
+    (local.set $tmp (i32.add (local.get $wa) (i32.shl (local.get $K) (i32.const 4))))
+    (local.set $nfull
+      (select (i32.and (local.get $N) (i32.const -8))
+              (i32.and (i32.add (local.get $N) (i32.const 7)) (i32.const -8))
+              (local.get $exact)))
     ;; blocks of 4 rows: pack the block once, then sweep every panel of B
     (block $rows4_done
       (loop $rows4
@@ -178,16 +217,21 @@
         (call $pack_a4 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $kb))) (local.get $K) (local.get $wa))
         (local.set $pend (i32.add (local.get $wa) (i32.shl (local.get $K) (i32.const 4))))
         (local.set $pc (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $ldc))))
-        (local.set $pb (local.get $ws))
+        (local.set $pb (local.get $bp))
         (local.set $j (i32.const 0))
         (block $cols_done
           (loop $cols
-            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $nfull)))
             (call $tile_4x8 (local.get $wa) (local.get $pend) (local.get $pb) (local.get $pc) (local.get $ldc))
             (local.set $pb (i32.add (local.get $pb) (local.get $panel)))
             (local.set $pc (i32.add (local.get $pc) (i32.const 32)))
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $cols)))
+        (if (i32.lt_u (local.get $j) (local.get $N))   ;; exact = 1 and a partial panel is left
+          (then
+            (call $tile_4x8 (local.get $wa) (local.get $pend) (local.get $pb) (local.get $tmp) (i32.const 32))
+            (call $store_cols (local.get $tmp) (local.get $pc) (i32.const 4)
+                              (i32.sub (local.get $N) (local.get $j)) (local.get $ldc))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows4)))
     ;; the remaining M mod 4 rows, one at a time
@@ -197,15 +241,127 @@
         (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $kb))))
         (local.set $pend (i32.add (local.get $pa) (local.get $kb)))
         (local.set $pc (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $ldc))))
-        (local.set $pb (local.get $ws))
+        (local.set $pb (local.get $bp))
         (local.set $j (i32.const 0))
         (block $cols_done
           (loop $cols
-            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $N)))
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $nfull)))
             (call $tile_1x8 (local.get $pa) (local.get $pend) (local.get $pb) (local.get $pc))
             (local.set $pb (i32.add (local.get $pb) (local.get $panel)))
             (local.set $pc (i32.add (local.get $pc) (i32.const 32)))
             (local.set $j (i32.add (local.get $j) (i32.const 8)))
             (br $cols)))
+        (if (i32.lt_u (local.get $j) (local.get $N))
+          (then
+            (call $tile_1x8 (local.get $pa) (local.get $pend) (local.get $pb) (local.get $tmp))
+            (call $store_cols (local.get $tmp) (local.get $pc) (i32.const 1)
+                              (i32.sub (local.get $N) (local.get $j)) (local.get $ldc))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $rows1)))))
+        (br $rows1))))
+
+  ;; gemm(a, b, c, M, K, N, ws): C = A·B, see the layout at the top (C is M x Np, all of
+  ;; it written; ws: K*Np*4 bytes of packed B, then 16*K bytes for a packed block of A).
+  ;; src/platform/pool-worker.mjs calls this export with exactly that layout.
+  (func (export "gemm")
+    (param $a i32) (param $b i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32) (param $ws i32)
+    (local $ldc i32)
+    (local.set $ldc (i32.shl (i32.and (i32.add (local.get $N) (i32.const 7)) (i32.const -8)) (i32.const 2)))
+    (call $pack_b (local.get $b) (local.get $K) (local.get $N) (local.get $ws))
+    (call $run (local.get $a) (local.get $ws) (local.get $c) (local.get $M) (local.get $K) (local.get $N)
+               (local.get $ldc) (i32.add (local.get $ws) (i32.mul (local.get $K) (local.get $ldc))) (i32.const 0)))
+
+  ;; pack_b(b, K, N, dst): B (K x N row-major at b) -> panels at dst (K*Np*4 bytes), the
+  ;; form gemm_packed reads. Exported so a constant B is packed once and kept.
+  (func (export "pack_b") (param $b i32) (param $K i32) (param $N i32) (param $dst i32)
+    (call $pack_b (local.get $b) (local.get $K) (local.get $N) (local.get $dst)))
+
+  ;; gemm_packed(a, bp, c, M, K, N, wa): C = A·B with B pre-packed at bp; C exactly M x N
+  ;; row-major (only its M*N values written); wa: 16*K + 128 bytes of workspace.
+  (func (export "gemm_packed")
+    (param $a i32) (param $bp i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32) (param $wa i32)
+    (call $run (local.get $a) (local.get $bp) (local.get $c) (local.get $M) (local.get $K) (local.get $N)
+               (i32.shl (local.get $N) (i32.const 2)) (local.get $wa) (i32.const 1)))
+
+  ;; gemm_batch(tab, count, M, K, N, ws): count products C_t = A_t·B_t, each C_t exactly
+  ;; M x N. tab holds count entries of three i32 byte addresses (A_t, B_t, C_t); B_t is
+  ;; packed into ws (K*Np*4 bytes) unless it is the B of the previous entry; then 16*K + 128
+  ;; bytes of workspace follow. Every product is computed exactly as by gemm_packed.
+  (func (export "gemm_batch")
+    (param $tab i32) (param $count i32) (param $M i32) (param $K i32) (param $N i32) (param $ws i32)
+    (local $end i32) (local $b i32) (local $last i32) (local $wa i32)
+    (local.set $wa (i32.add (local.get $ws)
+      (i32.mul (local.get $K) (i32.shl (i32.and (i32.add (local.get $N) (i32.const 7)) (i32.const -8)) (i32.const 2)))))
+    (local.set $end (i32.add (local.get $tab) (i32.mul (local.get $count) (i32.const 12))))
+    (local.set $last (i32.const -1))
+    (block $done
+      (loop $t
+        (br_if $done (i32.ge_u (local.get $tab) (local.get $end)))
+        (local.set $b (i32.load offset=4 (local.get $tab)))
+        (if (i32.ne (local.get $b) (local.get $last))
+          (then
+            (call $pack_b (local.get $b) (local.get $K) (local.get $N) (local.get $ws))
+            (local.set $last (local.get $b))))
+        (call $run (i32.load offset=0 (local.get $tab)) (local.get $ws) (i32.load offset=8 (local.get $tab))
+                   (local.get $M) (local.get $K) (local.get $N)
+                   (i32.shl (local.get $N) (i32.const 2)) (local.get $wa) (i32.const 1))
+        (local.set $tab (i32.add (local.get $tab) (i32.const 12)))
+        (br $t))))
+
+  ;; Gemm's scaling, in place on C (M x N row-major at c), the canonical per-element steps
+  ;; of Gemm in ../ops/matmul.ts:
+  ;;   hasC = 0:  y = f32(alpha * acc)
+  ;;   hasC = 1:  y = f32(f32(alpha * acc) + f32(beta * Cin[i*cs0 + j*cs1]))
+  ;; Cin (Gemm's input C, broadcast) at cin, strides in elements, cs1 = 0 or 1. Each step
+  ;; is one IEEE binary32 f32x4 (or, for the last N mod 4 columns, scalar f32) operation.
+  (func (export "gemm_scale")
+    (param $c i32) (param $M i32) (param $N i32) (param $alpha f32)
+    (param $hasC i32) (param $cin i32) (param $cs0 i32) (param $cs1 i32) (param $beta f32)
+    (local $va v128) (local $vb v128) (local $i i32) (local $p i32) (local $pend i32) (local $pvec i32)
+    (local $q i32) (local $y v128)
+    (local.set $va (f32x4.splat (local.get $alpha)))
+    (local.set $vb (f32x4.splat (local.get $beta)))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $i) (local.get $M)))
+        (local.set $pend (i32.add (local.get $p) (i32.shl (local.get $N) (i32.const 2))))
+        (local.set $pvec (i32.add (local.get $p) (i32.shl (i32.and (local.get $N) (i32.const -4)) (i32.const 2))))
+        ;; q: this row's first element of Cin
+        (local.set $q (i32.add (local.get $cin) (i32.shl (i32.mul (local.get $i) (local.get $cs0)) (i32.const 2))))
+        (block $vec_done
+          (loop $vec
+            (br_if $vec_done (i32.ge_u (local.get $p) (local.get $pvec)))
+            (local.set $y (f32x4.mul (local.get $va) (v128.load (i32.add (local.get $c) (local.get $p)))))
+            (if (local.get $hasC)
+              (then
+                ;; when both terms are NaN, keep the left one (alpha*acc): a fixed choice
+                ;; whichever operand order the engine emits for the add (NaN sign and
+                ;; payload are not part of the canonical result, DESIGN.md)
+                (local.set $y (v128.bitselect
+                  (local.get $y)
+                  (f32x4.add (local.get $y)
+                    (f32x4.mul (local.get $vb)
+                      (if (result v128) (local.get $cs1)
+                        (then (v128.load (local.get $q)))
+                        (else (v128.load32_splat (local.get $q))))))
+                  (f32x4.ne (local.get $y) (local.get $y))))
+                (local.set $q (i32.add (local.get $q) (i32.shl (local.get $cs1) (i32.const 4))))))
+            (v128.store (i32.add (local.get $c) (local.get $p)) (local.get $y))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $vec)))
+        (block $tail_done
+          (loop $tail
+            (br_if $tail_done (i32.ge_u (local.get $p) (local.get $pend)))
+            (if (local.get $hasC)
+              (then
+                (f32.store (i32.add (local.get $c) (local.get $p))
+                  (f32.add (f32.mul (local.get $alpha) (f32.load (i32.add (local.get $c) (local.get $p))))
+                           (f32.mul (local.get $beta) (f32.load (local.get $q)))))
+                (local.set $q (i32.add (local.get $q) (i32.shl (local.get $cs1) (i32.const 2)))))
+              (else
+                (f32.store (i32.add (local.get $c) (local.get $p))
+                  (f32.mul (local.get $alpha) (f32.load (i32.add (local.get $c) (local.get $p)))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $tail)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $row))))
+)
