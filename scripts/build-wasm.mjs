@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Assembles every src/engine/wasm/*.wat with wabt (the WebAssembly Binary Toolkit,
-// npm "wabt") and writes src/engine/wasm/<name>.wasm.ts next to it: the module bytes as
+// Assembles every src/engine/wasm/*.wat and src/hash/*.wat with wabt (the WebAssembly Binary Toolkit,
+// npm "wabt") and writes <name>.wasm.ts next to each source: the module bytes as
 // a base64 constant plus a tiny atob decoder, so the engine loads them the same way in
 // Node.js, browsers and bundlers (no fs, no Buffer, no fetch).
 //
@@ -18,6 +18,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const WASM_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/engine/wasm');
+/** Folders whose .wat sources are assembled: the engine's kernels and the SIMD SHA-256. */
+export const WAT_DIRS = [WASM_DIR, path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/hash')];
 
 /** wabt feature flags: SIMD on, everything else off (stated explicitly, not wabt's defaults). */
 export const FEATURES = Object.freeze({
@@ -103,26 +105,30 @@ async function main() {
   const t0 = performance.now();
   const wabt = await loadWabt();
   if (!wabt) {
-    console.log('build-wasm: wabt is not installed (devDependencies omitted?); keeping the committed src/engine/wasm/*.wasm.ts');
+    console.log('build-wasm: wabt is not installed (devDependencies omitted?); keeping the committed *.wasm.ts');
     return;
   }
   let stale = 0;
-  for (const name of sources()) {
-    const watPath = path.join(WASM_DIR, `${name}.wat`);
-    const outPath = path.join(WASM_DIR, `${name}.wasm.ts`);
-    const bytes = assemble(wabt, `${name}.wat`, readFileSync(watPath, 'utf8'));
-    const text = render(name, bytes);
-    const old = existsSync(outPath) ? readFileSync(outPath, 'utf8') : undefined;
-    if (old === text) continue;
-    stale++;
-    if (check) console.error(`build-wasm: src/engine/wasm/${name}.wasm.ts is out of date with ${name}.wat`);
-    else {
-      writeFileSync(outPath, text);
-      console.log(`build-wasm: wrote src/engine/wasm/${name}.wasm.ts (${bytes.length} bytes)`);
+  let count = 0;
+  for (const dir of WAT_DIRS) {
+    const rel = path.relative(path.resolve(WASM_DIR, '../../..'), dir);
+    for (const name of sources(dir)) {
+      count++;
+      const outPath = path.join(dir, `${name}.wasm.ts`);
+      const bytes = assemble(wabt, `${name}.wat`, readFileSync(path.join(dir, `${name}.wat`), 'utf8'));
+      const text = render(name, bytes);
+      const old = existsSync(outPath) ? readFileSync(outPath, 'utf8') : undefined;
+      if (old === text) continue;
+      stale++;
+      if (check) console.error(`build-wasm: ${rel}/${name}.wasm.ts is out of date with ${name}.wat`);
+      else {
+        writeFileSync(outPath, text);
+        console.log(`build-wasm: wrote ${rel}/${name}.wasm.ts (${bytes.length} bytes)`);
+      }
     }
   }
   if (check && stale) process.exitCode = 1;
-  else console.log(`build-wasm: ${sources().length} modules ${stale && !check ? 'rebuilt' : 'up to date'} in ${Math.round(performance.now() - t0)} ms`);
+  else console.log(`build-wasm: ${count} modules ${stale && !check ? 'rebuilt' : 'up to date'} in ${Math.round(performance.now() - t0)} ms`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

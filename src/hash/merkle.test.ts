@@ -92,3 +92,60 @@ test('RFC 6962 consistency proofs (certificate-transparency vectors) and exhaust
     }
   }
 });
+
+import { merkleRootOfChunks, merkleRootOfFlatLeafHashes, merkleRootOfLeafHashes } from './merkle.js';
+import { sha256Runs } from './sha256.js';
+
+/** Deterministic pseudo-random bytes (no node: import needed). */
+function bytes(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+test('sha256Runs equals one SHA-256(prefix || run) per run, the last run short, none for empty data', () => {
+  for (const [len, run] of [[0, 64], [1, 64], [64, 64], [65, 64], [640, 64], [3000, 1024], [2048, 1024], [5, 1]] as const) {
+    const data = bytes(len, len + run);
+    const n = Math.ceil(len / run);
+    for (const prefix of [0, 1]) {
+      const out = new Uint8Array(32 * n);
+      sha256Runs(prefix, data, run, out);
+      for (let i = 0; i < n; i++) {
+        const expected = sha256(Uint8Array.of(prefix), data.subarray(i * run, Math.min((i + 1) * run, len)));
+        assert.deepEqual(out.subarray(32 * i, 32 * i + 32), expected, `len ${len} run ${run} #${i}`);
+      }
+    }
+  }
+  assert.throws(() => sha256Runs(0, bytes(65, 1), 64, new Uint8Array(32)), RangeError);
+});
+
+test('merkleRootOfChunks equals the recursive MTH over the chunk list for many sizes', () => {
+  for (const chunk of [1, 7, 64, 1024]) {
+    for (const len of [0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk, 3 * chunk + 5, 17 * chunk, 33 * chunk - 1]) {
+      if (len < 0) continue;
+      const data = bytes(len, 7 * len + chunk);
+      const chunks: Uint8Array[] = [];
+      for (let o = 0; o < len; o += chunk) chunks.push(data.subarray(o, Math.min(o + chunk, len)));
+      assert.deepEqual(merkleRootOfChunks(data, chunk), mthRecursive(chunks), `chunk ${chunk} len ${len}`);
+    }
+  }
+});
+
+test('flat and list leaf-hash roots equal the recursive MTH for 0..70 leaves', () => {
+  const items = Array.from({ length: 70 }, (_, i) => bytes(i % 5, i + 1));
+  for (let n = 0; n <= 70; n++) {
+    const lh = items.slice(0, n).map(leafHash);
+    const flat = new Uint8Array(32 * n);
+    lh.forEach((h, i) => flat.set(h, 32 * i));
+    const want = mthRecursive(items.slice(0, n));
+    assert.deepEqual(merkleRootOfLeafHashes(lh), want, `n=${n}`);
+    assert.deepEqual(merkleRootOfFlatLeafHashes(flat), want, `flat n=${n}`);
+    assert.deepEqual(flat, Uint8Array.from(lh.flatMap((h) => [...h])), 'the leaf hashes are not modified');
+  }
+});

@@ -1,4 +1,4 @@
-import { sha256 } from './sha256.js';
+import { sha256, sha256Runs, runCount } from './sha256.js';
 
 /**
  * Merkle Tree Hash of RFC 6962 §2.1, the one Merkle construction of the
@@ -23,14 +23,45 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
  */
 export function merkleRootOfLeafHashes(leafHashes: readonly Uint8Array[]): Uint8Array {
   if (leafHashes.length === 0) return sha256(new Uint8Array(0));
-  let level = leafHashes.slice();
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
-    if (level.length % 2 === 1) next.push(level[level.length - 1]!);
-    level = next;
+  if (leafHashes.length === 1) return leafHashes[0]!;
+  const flat = new Uint8Array(32 * leafHashes.length);
+  leafHashes.forEach((h, i) => flat.set(h, 32 * i));
+  return merkleRootOfFlatLeafHashes(flat);
+}
+
+/**
+ * MTH over leaf hashes stored back to back (32 bytes each). Same pairing as above;
+ * each level is one batched call: the pairs of a level are adjacent 64-byte runs.
+ */
+export function merkleRootOfFlatLeafHashes(flat: Uint8Array): Uint8Array {
+  let n = flat.length >> 5;
+  if (n === 0) return sha256(new Uint8Array(0));
+  if (n === 1) return flat.slice(0, 32);
+  let level: Uint8Array = flat;
+  let next: Uint8Array = new Uint8Array(32 * Math.ceil(n / 2));
+  while (n > 1) {
+    const pairs = n >> 1;
+    sha256Runs(0x01, level.subarray(0, 64 * pairs), 64, next);
+    if (n & 1) next.set(level.subarray(32 * (n - 1), 32 * n), 32 * pairs); // odd last carried up
+    const m = pairs + (n & 1);
+    // ping-pong between two buffers (a batched hash never reads and writes the same bytes)
+    [level, next] = level === flat ? [next, new Uint8Array(32 * Math.ceil(m / 2))] : [next, level];
+    n = m;
   }
-  return level[0]!;
+  return level.slice(0, 32);
+}
+
+/**
+ * MTH of `data` cut into `chunkBytes` pieces (the last may be shorter; empty data has
+ * no chunks), i.e. merkleRoot(chunks) without materialising the chunk list: leaf hashes
+ * land in one flat buffer, one batched call per level.
+ */
+export function merkleRootOfChunks(data: Uint8Array, chunkBytes: number): Uint8Array {
+  const n = runCount(data.length, chunkBytes);
+  if (n === 0) return sha256(new Uint8Array(0));
+  const flat = new Uint8Array(32 * n);
+  sha256Runs(0x00, data, chunkBytes, flat);
+  return merkleRootOfFlatLeafHashes(flat);
 }
 
 export function merkleRoot(items: readonly Uint8Array[]): Uint8Array {

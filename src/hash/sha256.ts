@@ -11,15 +11,59 @@ export const portableSha256: Sha256Implementation = (parts) => {
   return h.digest();
 };
 
+/**
+ * Many independent hashes in one call, the shape of every Merkle level:
+ * for i = 0 .. ceil(data.length / runBytes) - 1,
+ *   out[32i, 32i + 32) = SHA-256(u8(prefix) || data[i * runBytes, min((i + 1) * runBytes, data.length)))
+ * (leaves: prefix 0x00 and 1,024-byte chunks; interior nodes: prefix 0x01 and 64-byte
+ * pairs of child hashes). `out` does not overlap `data`. A platform can hash the runs
+ * several at a time (SIMD lanes, one call into WebAssembly) instead of one call each.
+ */
+export type Sha256Runs = (prefix: number, data: Uint8Array, runBytes: number, out: Uint8Array) => void;
+
+/** Number of runs `data` is cut into (the last may be shorter; none when empty). */
+export const runCount = (length: number, runBytes: number): number => Math.ceil(length / runBytes);
+
+/** Sha256Runs on top of any one-at-a-time implementation (one scratch buffer, no allocation per run). */
+export function runsFrom(f: Sha256Implementation): Sha256Runs {
+  let scratch = new Uint8Array(0);
+  return (prefix, data, runBytes, out) => {
+    if (scratch.length < runBytes + 1) scratch = new Uint8Array(runBytes + 1);
+    scratch[0] = prefix;
+    const parts = [scratch];
+    const n = runCount(data.length, runBytes);
+    for (let i = 0; i < n; i++) {
+      const run = data.subarray(i * runBytes, Math.min((i + 1) * runBytes, data.length));
+      scratch.set(run, 1);
+      parts[0] = scratch.subarray(0, run.length + 1);
+      out.set(f(parts), 32 * i);
+    }
+  };
+}
+
 let implementation: Sha256Implementation = portableSha256;
+let runsImplementation: Sha256Runs = runsFrom(portableSha256);
 
 /**
  * Installs a faster SHA-256 for this platform (Node's native one is installed
- * by src/platform/node.ts). Every implementation computes the same function, so
- * digests never depend on which one ran.
+ * by src/platform/node.ts; a WebAssembly one by src/hash/wasm.ts), optionally with
+ * its batched form (default: `runsFrom(f)`). Every implementation computes the same
+ * function, so digests never depend on which one ran.
  */
-export function setSha256Implementation(f: Sha256Implementation): void {
+export function setSha256Implementation(f: Sha256Implementation, runs: Sha256Runs = runsFrom(f)): void {
   implementation = f;
+  runsImplementation = runs;
+}
+
+/** The installed implementation (to restore it after a benchmark or test swaps in another). */
+export function getSha256Implementation(): { f: Sha256Implementation; runs: Sha256Runs } {
+  return { f: implementation, runs: runsImplementation };
+}
+
+/** Hashes `prefix || run` for each `runBytes` run of `data` into `out` (see Sha256Runs). */
+export function sha256Runs(prefix: number, data: Uint8Array, runBytes: number, out: Uint8Array): void {
+  if (out.length < 32 * runCount(data.length, runBytes)) throw new RangeError('sha256Runs: output too short');
+  runsImplementation(prefix, data, runBytes, out);
 }
 
 /** SHA-256 of the concatenation of `parts`. */

@@ -65,3 +65,32 @@ test('golden digests, cross-checked with Python hashlib (a change here is a chan
     '0x2ae47b0687083dab8463239ab237d2b896e4b379440c708d6a6a1c77581a9cde',
   );
 });
+
+test('NaN scan finds a NaN at any position (unrolled body and tail), float32 and float64; digests match a naive encoder', () => {
+  const naive = (t: Tensor): Uint8Array => {
+    const u = t.dtype === DType.float32 ? new Uint32Array(Float32Array.from(t.data as Float32Array).buffer) : new Uint32Array(Float64Array.from(t.data as Float64Array).buffer);
+    const f = t.data as Float32Array | Float64Array;
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] === f[i]) continue;
+      if (t.dtype === DType.float32) u[i] = 0x7fc00000;
+      else [u[2 * i], u[2 * i + 1]] = [0, 0x7ff80000];
+    }
+    return new Uint8Array(u.buffer);
+  };
+  for (const n of [1, 3, 4, 5, 8, 9, 257, 1031]) {
+    for (const pos of [0, 1, n - 4, n - 3, n - 1, Math.floor(n / 2)]) {
+      if (pos < 0 || pos >= n) continue;
+      for (const ctor of [Float32Array, Float64Array]) {
+        const d = new ctor(n).map((_, i) => (i % 7) - 3.5);
+        d[pos] = NaN;
+        if (ctor === Float32Array) new Uint32Array(d.buffer)[pos] = 0xffc0beef; // negative NaN with payload
+        const t = new Tensor(ctor === Float32Array ? DType.float32 : DType.float64, [n], d);
+        const want = naive(t);
+        assert.deepEqual(canonicalData(t), want, `${ctor.name} n=${n} NaN at ${pos}`);
+        const clean = new Tensor(t.dtype, [n], d.map((x) => (x === x ? x : 0)));
+        assert.equal(canonicalData(clean).buffer, clean.data.buffer, 'no NaN: hashed in place, no copy');
+        assert.deepEqual(tensorDigest(t), sha256(canonicalHeader(t), merkleRoot(Array.from({ length: Math.ceil(want.length / 1024) }, (_, c) => want.subarray(1024 * c, 1024 * c + 1024)))));
+      }
+    }
+  }
+});
