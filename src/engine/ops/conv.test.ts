@@ -6,6 +6,7 @@ import { roundHalfEven } from '../math/index.js';
 import { rng } from '../../../test/fixtures/models.js';
 import { attrsOf, makeCtx, prod, ravel, sameTensor, throwsCode, unravel } from '../../../test/fixtures/kernels.js';
 import { ops, setConvColumnBudget, setConvSchedule, type ConvSchedule } from './conv.js';
+import { setConvWasmIm2col } from '../wasm/convolution.js';
 
 // ---------------------------------------------------------------------------
 // helpers
@@ -273,7 +274,13 @@ function checkAllSchedules(c: ConvCase, X: Tensor, W: Tensor, B: Tensor | undefi
   const { pb, out, strides, dil } = resolvePads(c, c.x.slice(2), c.w.slice(2));
   const want = refConv(X, W, B, c.group ?? 1, strides, dil, pb, out);
   const a = convAttrs(c);
-  for (const s of ['auto', 'gemm', 'direct'] as const) sameTensor(runConvWith(s, [X, W, B], a), want, `${msg} [${s}]`);
+  for (const s of ['auto', 'wasm', 'gemm', 'direct'] as const) sameTensor(runConvWith(s, [X, W, B], a), want, `${msg} [${s}]`);
+  const prevIm2col = setConvWasmIm2col(true); // the WebAssembly kernel's column-matrix mode on every shape
+  try {
+    sameTensor(runConvWith('wasm', [X, W, B], a), want, `${msg} [wasm im2col]`);
+  } finally {
+    setConvWasmIm2col(prevIm2col);
+  }
   if (chunkRows > 0) {
     const Kd = prod(c.w.slice(1));
     const outR = out[out.length - 1]!;
@@ -476,11 +483,30 @@ test('ConvTranspose matches the gather-form reference bit-exactly (1-D/2-D/3-D, 
     const op = c.op ?? new Array(k).fill(0);
     const attrs: Attrs = { strides, dilations: dil, pads, output_padding: op };
     if (c.group) attrs.group = c.group;
-    const [Y] = run('ConvTranspose', [X, W, B], attrs);
     const out = c.x.slice(2).map((xs, j) => strides[j]! * (xs - 1) + op[j]! + (c.w[j + 2]! - 1) * dil[j]! + 1 - pads[j]! - pads[j + k]!);
-    sameTensor(Y!, refConvT(X, W, B, g, strides, dil, pads.slice(0, k), out), `ConvTranspose case ${i}`);
+    const want = refConvT(X, W, B, g, strides, dil, pads.slice(0, k), out);
+    // 'auto': the WebAssembly gather (1-D/2-D); 'direct': the JS scatter
+    for (const s of ['auto', 'direct'] as const) sameTensor(runConvTWith(s, [X, W, B], attrs), want, `ConvTranspose case ${i} [${s}]`);
+    // specials in x and w (finite weights: WebAssembly; one non-finite weight: the scatter)
+    const Xs = new Tensor(DType.float32, c.x, specialF32(r, prod(c.x), true));
+    const Ws = new Tensor(DType.float32, c.w, specialF32(r, prod(c.w), false));
+    for (const s of ['auto', 'direct'] as const) {
+      sameTensor(runConvTWith(s, [Xs, Ws, B], attrs), refConvT(Xs, Ws, B, g, strides, dil, pads.slice(0, k), out), `ConvTranspose special ${i} [${s}]`);
+    }
+    const Wn = new Tensor(DType.float32, c.w, specialF32(r, prod(c.w), true));
+    (Wn.data as Float32Array)[i % prod(c.w)] = [Infinity, -Infinity, NaN][i % 3]!;
+    sameTensor(runConvTWith('auto', [Xs, Wn, B], attrs), refConvT(Xs, Wn, B, g, strides, dil, pads.slice(0, k), out), `ConvTranspose non-finite ${i}`);
   });
 });
+
+function runConvTWith(schedule: ConvSchedule, inputs: (Tensor | undefined)[], attrs: Attrs): Tensor {
+  const prev = setConvSchedule(schedule);
+  try {
+    return run('ConvTranspose', inputs, attrs)[0]!;
+  } finally {
+    setConvSchedule(prev);
+  }
+}
 
 test('ConvTranspose output_shape and auto_pad split the total padding as the spec says', () => {
   const r = rng(9);

@@ -8,13 +8,19 @@
 // exact variant.
 //
 // Schedules (none changes any element's order of operations):
-// - float32 Conv with all-finite weights (`convGemmF32`): im2col + gemmF32
+// - float32 1-D/2-D Conv with all-finite weights (`convWasmF32`): one WebAssembly SIMD
+//   call per node (../wasm/conv.wat: padded-image or im2col taps, 4x8 register tiles,
+//   bias in place), the same steps per element as the GEMM schedule below.
+// - float32 Conv with all-finite weights otherwise (`convGemmF32`): im2col + gemmF32
 //   (WebAssembly SIMD when available); padded taps become explicit +0 columns,
 //   which is bit-identical for finite weights (proof at `convGemmF32`'s section).
 // - Conv otherwise (float64, a non-finite weight, tiny shapes) / ConvInteger /
 //   QLinearConv (`runForward`): output-stationary; eight
 //   outputs accumulate at once in registers, walking the same tap list.
-// - ConvTranspose / Col2Im (`accumulatePlane` / `accumulateKernelPos`): for one
+// - float32 1-D/2-D ConvTranspose with all-finite weights: one WebAssembly call, a
+//   gather over x scattered into a +0 plane (../wasm/convolution.ts states why that is
+//   the canonical order exactly).
+// - ConvTranspose otherwise / Col2Im (`accumulatePlane` / `accumulateKernelPos`): for one
 //   (n, m), loop c then kernel position; for a fixed (c, kernel position) every
 //   output element receives at most one term, so each output sees its terms in
 //   increasing (c, kernel position) order. The inner loop runs over the last
@@ -23,6 +29,7 @@
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { roundHalfEven } from '../math/index.js';
 import { gemmF32 } from './matmul.js';
+import { conv2dF32Wasm, convTranspose2dF32Wasm } from '../wasm/convolution.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import { stridesOf, type Tensor } from '../../tensor/tensor.js';
 import { prod } from './util.js';
@@ -395,6 +402,7 @@ const Conv: Kernel = (inputs, ctx) => {
   const geo = slidingGeometry(ctx, sh.xSpatial, sh.kernel);
   const Y = ctx.alloc(X.dtype, [sh.N, sh.M, ...geo.out]);
   const bias = B ? (B.data as FloatArray) : undefined;
+  if (f32 && convSchedule !== 'gemm' && convSchedule !== 'direct' && convWasmF32(sh, geo, X, W, Y, bias as Float32Array | undefined)) return [Y];
   if (f32 && useGemm(sh, geo, W)) convGemmF32(sh, geo, X.data as Float32Array, W.data as Float32Array, Y.data as Float32Array, bias as Float32Array | undefined);
   else runForward(sh, geo, X.data as FloatArray, W.data as FloatArray, Y.data as FloatArray, f32, bias);
   return [Y];
@@ -441,8 +449,12 @@ let COL_LIMIT = 1 << 22;
 /** Below this many multiply-adds per (image, group) GEMM the direct engine is used. */
 const GEMM_MIN_WORK = 4096;
 
-/** Test hook: force one float32 Conv schedule ('auto' picks per shape). Both give identical bits. */
-export type ConvSchedule = 'auto' | 'gemm' | 'direct';
+/**
+ * Test hook: force one float32 Conv schedule ('auto' picks per shape: the WebAssembly
+ * kernel when it takes the job, else GEMM or direct). All give identical bits. 'wasm'
+ * behaves as 'auto' (the WebAssembly kernel first); 'gemm' and 'direct' skip it.
+ */
+export type ConvSchedule = 'auto' | 'wasm' | 'gemm' | 'direct';
 let convSchedule: ConvSchedule = 'auto';
 export function setConvSchedule(s: ConvSchedule): ConvSchedule {
   const prev = convSchedule;
@@ -464,6 +476,37 @@ function allFiniteF32(w: Float32Array): boolean {
     if (v - v !== 0) return false; // Inf - Inf and NaN - NaN are NaN
   }
   return true;
+}
+
+/**
+ * Conv float32, 1-D or 2-D, in one WebAssembly call (../wasm/conv.wat): padded-image
+ * (or im2col) taps and 4x8 register tiles inside WebAssembly, the same canonical steps
+ * per element as the GEMM schedule (finite weights required — checked by the wrapper —
+ * for the reason given in the section comment above). False when it does not take the
+ * job (y untouched).
+ */
+function convWasmF32(sh: ConvShapes, geo: Geometry, X: Tensor, W: Tensor, Y: Tensor, bias?: Float32Array): boolean {
+  const k = sh.kernel.length;
+  if (k < 1 || k > 2) return false;
+  const two = k === 2;
+  return conv2dF32Wasm(X.data as Float32Array, W.data as Float32Array, bias, Y.data as Float32Array, {
+    N: sh.N,
+    C: sh.C,
+    H: two ? sh.xSpatial[0]! : 1,
+    W: sh.xSpatial[k - 1]!,
+    M: sh.M,
+    group: sh.group,
+    KH: two ? sh.kernel[0]! : 1,
+    KW: sh.kernel[k - 1]!,
+    OH: two ? geo.out[0]! : 1,
+    OW: geo.out[k - 1]!,
+    sH: two ? geo.strides[0]! : 1,
+    sW: geo.strides[k - 1]!,
+    dH: two ? geo.dilations[0]! : 1,
+    dW: geo.dilations[k - 1]!,
+    pT: two ? geo.padBegin[0]! : 0,
+    pL: geo.padBegin[k - 1]!,
+  });
 }
 
 function useGemm(sh: ConvShapes, geo: Geometry, W: Tensor): boolean {
@@ -1100,6 +1143,27 @@ const ConvTranspose: Kernel = (inputs, ctx) => {
     }
   }
   const Y = ctx.alloc(X.dtype, [N, M, ...out]);
+  if (f32 && (k === 1 || k === 2) && convSchedule !== 'gemm' && convSchedule !== 'direct') {
+    // one WebAssembly call (../wasm/convolution.ts): the same gather order per element,
+    // for finite weights (it declines otherwise, and the scatter below runs)
+    const two = k === 2;
+    const done = convTranspose2dF32Wasm(X.data as Float32Array, W.data as Float32Array, B?.data as Float32Array | undefined, Y.data as Float32Array, {
+      N, C, M, group,
+      H: two ? xSpatial[0]! : 1,
+      W: xSpatial[k - 1]!,
+      KH: two ? kernel[0]! : 1,
+      KW: kernel[k - 1]!,
+      OH: two ? out[0]! : 1,
+      OW: out[k - 1]!,
+      sH: two ? strides[0]! : 1,
+      sW: strides[k - 1]!,
+      dH: two ? dilations[0]! : 1,
+      dW: dilations[k - 1]!,
+      pT: two ? padBegin[0]! : 0,
+      pL: padBegin[k - 1]!,
+    });
+    if (done) return [Y];
+  }
   const maps: AxisMap[] = [];
   for (let j = 0; j < k; j++) maps.push(transposeAxisMap(xSpatial[j]!, out[j]!, kernel[j]!, strides[j]!, dilations[j]!, padBegin[j]!));
   const e = makeEngine(maps, kernel, xSpatial, out);

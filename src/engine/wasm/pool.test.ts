@@ -158,3 +158,25 @@ test('MaxPool f32: tie and NaN rules lane by lane (-0 before +0, NaN dropped, al
   const u = Array.from(new Uint32Array(y.buffer), hex);
   assert.deepEqual(u, [0x80000000, 0x00000000, 0x40000000, 0x7fe00001, 0xff800000, 0x7f800000, 0xbf800000, 0x40400000].map(hex));
 });
+
+test('MaxPool f32: the 2x2 stride-2 row kernel and the overlapping last vector, every width 1..41, pads and extra rows/columns', () => {
+  const r = rng(41);
+  for (let W = 1; W <= 41; W++) {
+    for (let it = 0; it < 6; it++) {
+      const pT = it & 1;
+      const pL = (it >> 1) & 1;
+      const H = 1 + Math.floor(r() * 9);
+      const g = { H, W, kH: 2, kW: 2, sH: 2, sW: 2, dH: 1, dW: 1, pT, pL, OH: 0, OW: 0 };
+      // floor or ceil output extent (ceil may add a window hanging past the input)
+      const extra = it >= 4 ? 1 : 0;
+      g.OH = Math.floor((H + pT - 2) / 2) + 1 + extra;
+      g.OW = Math.floor((W + pL - 2) / 2) + 1 + extra;
+      if (g.OH < 1 || g.OW < 1) continue;
+      const planes = 1 + Math.floor(r() * 3);
+      const x = input(planes * H * W, r, it % 3 === 0 ? 0.3 : 0.05);
+      const y = new Float32Array(planes * g.OH * g.OW);
+      assert.ok(maxPool2dF32Wasm(x, y, planes, g));
+      sameBits32(y, naive(x, planes, g), `W ${W} case ${it} ${JSON.stringify(g)}`);
+    }
+  }
+});

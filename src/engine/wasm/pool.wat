@@ -23,8 +23,10 @@
 ;; shuffle of the even lanes; other strides: four lane loads), and
 ;;   acc = bitselect(x, acc, (x > acc) | ((acc != acc) & (x == x))).
 ;; kernel width 2 with stride 2 (the common 2x2/2 pool) loads 8 consecutive values per
-;; window row and splits them into the even (j = 0) and odd (j = 1) lanes. Border columns
-;; and the last (< 4) interior columns run the same rule one lane at a time.
+;; window row and splits them into the even (j = 0) and odd (j = 1) lanes. When the
+;; interior width is not a multiple of 4, its last four columns are computed as one more
+;; (overlapping) vector. Border columns, and rows with fewer than 4 interior columns, run
+;; the same rule one lane at a time.
 (module
   (memory (export "mem") 1)
 
@@ -88,6 +90,43 @@
         (i32.load (i32.add (local.get $addr) (i32.shl (local.get $st) (i32.const 1)))))
       (i32.load (i32.add (local.get $addr) (i32.mul (local.get $st) (i32.const 3))))))
 
+  ;; 2x2 window, stride 2, no dilation, both window rows inside the input: outputs
+  ;; ow = a, a+4, ... of one output row, four at a time, the last group overlapping
+  ;; (owB - a >= 4 columns, all interior). r0: input address of row hs, column a*2 - pL.
+  ;; Window order (0,0), (0,1), (1,0), (1,1): the even/odd lanes of row 0, then of row 1.
+  (func $row_2x2 (param $r0 i32) (param $rowBytes i32) (param $y i32) (param $a i32) (param $b i32)
+    (local $ow i32) (local $r i32) (local $v0 v128) (local $v1 v128) (local $e v128) (local $o v128) (local $acc v128)
+    (local.set $ow (local.get $a))
+    (loop $next
+      (if (i32.gt_s (i32.add (local.get $ow) (i32.const 4)) (local.get $b))
+        (then (local.set $ow (i32.sub (local.get $b) (i32.const 4)))))
+      (local.set $r (i32.add (local.get $r0) (i32.shl (i32.sub (local.get $ow) (local.get $a)) (i32.const 3))))
+      (local.set $v0 (v128.load (local.get $r)))
+      (local.set $v1 (v128.load offset=16 (local.get $r)))
+      (local.set $acc (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $v0) (local.get $v1)))
+      (local.set $o (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $v0) (local.get $v1)))
+        (local.set $acc (v128.bitselect (local.get $o) (local.get $acc)
+          (v128.or (f32x4.gt (local.get $o) (local.get $acc))
+                   (v128.and (f32x4.ne (local.get $acc) (local.get $acc)) (f32x4.eq (local.get $o) (local.get $o))))))
+      (local.set $r (i32.add (local.get $r) (local.get $rowBytes)))
+      (local.set $v0 (v128.load (local.get $r)))
+      (local.set $v1 (v128.load offset=16 (local.get $r)))
+      (local.set $e (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $v0) (local.get $v1)))
+      (local.set $o (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $v0) (local.get $v1)))
+        (local.set $acc (v128.bitselect (local.get $e) (local.get $acc)
+          (v128.or (f32x4.gt (local.get $e) (local.get $acc))
+                   (v128.and (f32x4.ne (local.get $acc) (local.get $acc)) (f32x4.eq (local.get $e) (local.get $e))))))
+        (local.set $acc (v128.bitselect (local.get $o) (local.get $acc)
+          (v128.or (f32x4.gt (local.get $o) (local.get $acc))
+                   (v128.and (f32x4.ne (local.get $acc) (local.get $acc)) (f32x4.eq (local.get $o) (local.get $o))))))
+      ;; quiet the NaN lanes
+      (v128.store (i32.add (local.get $y) (i32.shl (local.get $ow) (i32.const 2)))
+        (v128.or (local.get $acc)
+          (v128.and (f32x4.ne (local.get $acc) (local.get $acc))
+                    (v128.const i32x4 0x00400000 0x00400000 0x00400000 0x00400000))))
+      (local.set $ow (i32.add (local.get $ow) (i32.const 4)))
+      (br_if $next (i32.lt_s (local.get $ow) (local.get $b)))))
+
   ;; maxpool2d_f32(x, y, planes, H, W, OH, OW, kH, kW, sH, sW, dH, dW, pT, pL, owA, owB):
   ;; x: planes x H x W float32 (byte address), y: planes x OH x OW. Window of output (oh, ow)
   ;; starts at input (oh*sH - pT, ow*sW - pL), positions (i*dH, j*dW) for i < kH, j < kW.
@@ -98,10 +137,11 @@
         (param $OH i32) (param $OW i32) (param $kH i32) (param $kW i32) (param $sH i32) (param $sW i32)
         (param $dH i32) (param $dW i32) (param $pT i32) (param $pL i32) (param $owA i32) (param $owB i32)
     (local $pl i32) (local $oh i32) (local $ow i32) (local $hs i32) (local $ws i32) (local $h i32)
-    (local $i i32) (local $j i32) (local $row i32) (local $first i32) (local $acc v128) (local $v v128) (local $v2 v128) (local $e v128) (local $pair i32)
+    (local $i i32) (local $j i32) (local $row i32) (local $first i32) (local $acc v128) (local $v v128) (local $v2 v128) (local $e v128) (local $pair i32) (local $quad i32)
     (local $yrow i32) (local $planeBytes i32) (local $dWBytes i32) (local $sWBytes i32)
     (local.set $pair (i32.and (i32.and (i32.eq (local.get $kW) (i32.const 2)) (i32.eq (local.get $sW) (i32.const 2)))
                               (i32.eq (local.get $dW) (i32.const 1))))
+    (local.set $quad (i32.and (local.get $pair) (i32.and (i32.eq (local.get $kH) (i32.const 2)) (i32.eq (local.get $dH) (i32.const 1)))))
     (local.set $planeBytes (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))
     (local.set $dWBytes (i32.shl (local.get $dW) (i32.const 2)))
     (local.set $sWBytes (i32.shl (local.get $sW) (i32.const 2)))
@@ -125,10 +165,26 @@
                     (local.get $kH) (local.get $kW) (local.get $dH) (local.get $dW)))
                 (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
                 (br $lnext)))
-            ;; interior columns, four at a time
+            ;; the common 2x2/2 pool with both window rows inside: $row_2x2
+            (if (i32.and (i32.and (local.get $quad) (i32.ge_s (i32.sub (local.get $owB) (local.get $ow)) (i32.const 4)))
+                         (i32.and (i32.ge_s (local.get $hs) (i32.const 0)) (i32.lt_s (i32.add (local.get $hs) (i32.const 1)) (local.get $H))))
+              (then
+                (call $row_2x2
+                  (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (local.get $hs) (local.get $W))
+                                                            (i32.sub (i32.shl (local.get $ow) (i32.const 1)) (local.get $pL)))
+                                                   (i32.const 2)))
+                  (i32.shl (local.get $W) (i32.const 2)) (local.get $y) (local.get $ow) (local.get $owB))
+                (local.set $ow (local.get $owB))))
+            ;; interior columns, four at a time; a last partial group is redone as the
+            ;; four columns owB-4 .. owB-1 (overlapping ones are stored again with the
+            ;; same bits), so only rows with fewer than 4 interior columns go scalar
             (block $vdone
               (loop $vnext
-                (br_if $vdone (i32.gt_s (i32.add (local.get $ow) (i32.const 4)) (local.get $owB)))
+                (br_if $vdone (i32.ge_s (local.get $ow) (local.get $owB)))
+                (if (i32.gt_s (i32.add (local.get $ow) (i32.const 4)) (local.get $owB))
+                  (then
+                    (br_if $vdone (i32.lt_s (i32.sub (local.get $owB) (i32.const 4)) (local.get $owA)))
+                    (local.set $ow (i32.sub (local.get $owB) (i32.const 4)))))
                 (local.set $ws (i32.sub (i32.mul (local.get $ow) (local.get $sW)) (local.get $pL)))
                 (local.set $first (i32.const 1))
                 (local.set $acc (v128.const i32x4 0xff800000 0xff800000 0xff800000 0xff800000))
