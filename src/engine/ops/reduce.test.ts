@@ -305,3 +305,70 @@ test('Softmax/LogSoftmax float32: the WebAssembly fast path (whole tensor) gives
     }
   }
 });
+
+// --- the WebAssembly SIMD fast paths (float32 jobs of >= 256 elements) ------------------
+
+/** Random values with ±0, ±Inf (optional), subnormals and huge values mixed in. */
+function mixed(n: number, seed: number, inf: boolean): Float32Array {
+  const x = rand(n, seed, 3);
+  let s = seed >>> 0;
+  const next = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  for (let i = 0; i < n; i++) {
+    const t = next();
+    if (t < 0.05) x[i] = next() < 0.5 ? 0 : -0;
+    else if (t < 0.07) x[i] = (next() - 0.5) * 1e-40;
+    else if (t < 0.08) x[i] = (next() - 0.5) * 1e38;
+    else if (inf && t < 0.085) x[i] = next() < 0.5 ? Infinity : -Infinity;
+  }
+  return x;
+}
+
+test('float32 reductions (fast path sizes): every axis subset, keepdims 0/1, specials, bit-identical', () => {
+  const shape = [5, 7, 9, 11];
+  for (const inf of [false, true]) {
+    const x = mixed(5 * 7 * 9 * 11, inf ? 5 : 9, inf);
+    const t = new Tensor(DType.float32, shape, x);
+    for (let mask = 1; mask < 16; mask++) {
+      const axes = [0, 1, 2, 3].filter((a) => mask & (1 << a));
+      const g = groups(shape, axes);
+      // (refReduce's logsumexp does not model the kernel's non-finite-max rule)
+      for (const kind of inf ? KINDS.filter((k) => k !== 'ReduceLogSumExp') : KINDS) {
+        const want = g.map((idx) => refReduce(kind, x, idx));
+        for (const keepdims of [0, 1]) {
+          const y = run(kind, [t, i64(axes)], { keepdims: int(keepdims) });
+          assert.equal(y.size, want.length);
+          sameValues(y.data as Float32Array, want, `${kind} axes ${axes} keepdims ${keepdims} inf ${inf}`);
+        }
+      }
+    }
+    // noop_with_empty_axes: the input unchanged
+    assert.equal(run('ReduceSum', [t, i64([])], { noop_with_empty_axes: int(1) }).data, x);
+  }
+  // a NaN: the whole job goes back to the JS loop; NaN outputs where their slices hold it
+  const x = mixed(5 * 7 * 9 * 11, 3, false);
+  x[100] = NaN;
+  const t = new Tensor(DType.float32, shape, x);
+  for (const kind of ['ReduceSum', 'ReduceMax', 'ReduceMin']) {
+    const y = run(kind, [t, i64([1])]).data as Float32Array;
+    const want = groups(shape, [1]).map((idx) => refReduce(kind, x, idx));
+    sameValues(y, want, `${kind} with a NaN`);
+  }
+});
+
+test('Softmax / LogSoftmax (fast path sizes): every axis of [6, 7, 9, 11] with specials, bit-identical', () => {
+  const shape = [6, 7, 9, 11];
+  for (const inf of [false, true]) {
+    const x = mixed(6 * 7 * 9 * 11, inf ? 15 : 19, inf);
+    if (inf) x[7 * 9 * 11 + 5] = NaN; // slice 1 of axis 0 gets a NaN column
+    const t = new Tensor(DType.float32, shape, x);
+    for (let axis = 0; axis < 4; axis++) {
+      const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
+      const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+      for (const [op, log] of [['Softmax', false], ['LogSoftmax', true]] as const) {
+        const want = refSoftmax(x, outer, shape[axis]!, inner, log);
+        const got = run(op, [t], { axis: int(axis) }, 13).data as Float32Array;
+        sameValues(got, want, `${op} axis ${axis} inf ${inf}`);
+      }
+    }
+  }
+});

@@ -11,12 +11,17 @@
 // - max/min: `if (x > acc || x is NaN) acc = x` starting from -inf / +inf, which
 //   is the same as starting from the first element; NaN propagates, and among
 //   equal values (+0 / -0) the first one is kept.
+// - Fast paths (float32 Reduce*, ArgMax/ArgMin, Softmax/LogSoftmax) run WebAssembly
+//   SIMD kernels (../wasm/reduce.wat, ../wasm/math.wat) whose lanes are independent
+//   outputs, each in exactly the order above; jobs that would produce NaN bits are
+//   handed back to the plain loops here, which stay the reference.
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType, dtypeKind, dtypeName, type TensorData } from '../../tensor/dtype.js';
 import { expf, logf, exp64, log64 } from '../math/index.js';
 import { axisOf, prod } from './util.js';
-import { softmaxRowsF32Wasm } from '../wasm/math.js';
+import { softmaxColsF32Wasm, softmaxRowsF32Wasm } from '../wasm/math.js';
+import { argF32Wasm, reduceF32Wasm } from '../wasm/reduction.js';
 
 // ---------------------------------------------------------------------------
 // small private helpers
@@ -319,10 +324,21 @@ function runBig(mode: number, x: AnyArr, xo: number, acc: AnyArr, ao: number, os
   }
 }
 
+/**
+ * The plain TypeScript float32 reduction (the reference of ../wasm/reduce.wat): mode
+ * 0..5 = sum, sumsquare, l1, prod, max, min of x (of `shape`) over the flagged axes into
+ * `acc`, which must hold the identity (0, 0, 0, 1, -inf, +inf).
+ */
+export function reduceF32Reference(mode: number, x: Float32Array, shape: readonly number[], isRed: readonly boolean[], acc: Float32Array): void {
+  walkReduce(shape, isRed, (xo, oo, os, L) => runF32(mode, x, xo, acc, oo, os, L, null));
+}
+
 /** Runs reduction `mode` of x over the flagged axes into `acc` (pre-filled with the identity). */
 function reduceInto(mode: number, x: Tensor, isRed: boolean[], acc: TensorData, aux: TensorData | null): void {
   const xd = x.data;
   if (x.dtype === DType.float32) {
+    // WebAssembly SIMD: lanes are independent outputs, each in this same order (../wasm/reduce.wat)
+    if (mode !== LSE && reduceF32Wasm(mode, xd as Float32Array, x.shape, isRed, acc as Float32Array)) return;
     walkReduce(x.shape, isRed, (xo, oo, os, L) => runF32(mode, xd as Float32Array, xo, acc as Float32Array, oo, os, L, aux as Float32Array | null));
   } else if (x.dtype === DType.float64) {
     walkReduce(x.shape, isRed, (xo, oo, os, L) => runF64(mode, xd as Float64Array, xo, acc as Float64Array, oo, os, L, aux as Float64Array | null));
@@ -499,28 +515,34 @@ function argKernel(isMax: boolean): Kernel {
     const y = out.data as BigInt64Array;
     if (outer * inner === 0) return [out];
     if (N === 0) throw ctx.error(`${ctx.node.opType} over an empty axis ${axis}`);
-    const xd = x.data as AnyArr;
-    const best = new Int32Array(inner);
-    for (let o = 0; o < outer; o++) {
-      const base = o * N * inner;
-      best.fill(0);
-      for (let r = 1; r < N; r++) {
-        const row = base + r * inner;
-        for (let k = 0; k < inner; k++) {
-          const v = xd[row + k];
-          const b = xd[base + best[k]! * inner + k];
-          let take: boolean;
-          if (b !== b) take = last && v !== v;
-          else if (v !== v) take = true;
-          else if (isMax) take = last ? v >= b : v > b;
-          else take = last ? v <= b : v < b;
-          if (take) best[k] = r;
-        }
-      }
-      for (let k = 0; k < inner; k++) y[o * inner + k] = BigInt(best[k]!);
-    }
+    // float32: WebAssembly SIMD, four outputs side by side, each with this same scan (../wasm/reduce.wat arg_f32)
+    if (dt === DType.float32 && argF32Wasm(x.data as Float32Array, outer, N, inner, isMax, last, y)) return [out];
+    argScan(x.data, outer, N, inner, isMax, last, y);
     return [out];
   };
+}
+
+/** The plain TypeScript ArgMax/ArgMin scan of x [outer, N, inner] along N (N >= 1) into y [outer*inner]. */
+export function argScan(xd: AnyArr, outer: number, N: number, inner: number, isMax: boolean, last: boolean, y: BigInt64Array): void {
+  const best = new Int32Array(inner);
+  for (let o = 0; o < outer; o++) {
+    const base = o * N * inner;
+    best.fill(0);
+    for (let r = 1; r < N; r++) {
+      const row = base + r * inner;
+      for (let k = 0; k < inner; k++) {
+        const v = xd[row + k];
+        const b = xd[base + best[k]! * inner + k];
+        let take: boolean;
+        if (b !== b) take = last && v !== v;
+        else if (v !== v) take = true;
+        else if (isMax) take = last ? v >= b : v > b;
+        else take = last ? v <= b : v < b;
+        if (take) best[k] = r;
+      }
+    }
+    for (let k = 0; k < inner; k++) y[o * inner + k] = BigInt(best[k]!);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -771,16 +793,25 @@ export function softmaxF32(x: Float32Array, y: Float32Array, outer: number, N: n
 const SOFTMAX_WASM_MIN = 256;
 
 /**
- * softmaxF32 with the WebAssembly SIMD fast path for inner = 1 (../wasm/math.wat
+ * softmaxF32 with the WebAssembly SIMD fast paths for inner = 1 (../wasm/math.wat
  * softmax_rows_f32: the same canonical order per row, max, d_i, e_i = expf(d_i), the
  * sum in index order and the division or subtraction, all identical float32/float64
- * operations). Rows whose max is not finite are recomputed here by softmaxF32 itself.
+ * operations) and for inner >= 4 (softmax_cols_f32: four columns side by side, each in
+ * that order). Rows / slices whose max is not finite are recomputed here by softmaxF32.
  */
 export function softmaxF32Fast(x: Float32Array, y: Float32Array, outer: number, N: number, inner: number, log: boolean): void {
   if (inner === 1 && outer * N >= SOFTMAX_WASM_MIN) {
     const row = (r: number): void =>
       softmaxF32(x.subarray(r * N, (r + 1) * N), y.subarray(r * N, (r + 1) * N), 1, N, 1, log);
     if (softmaxRowsF32Wasm(x, y, outer, N, log, logf, row)) return;
+  }
+  if (inner >= 4 && outer * N * inner >= SOFTMAX_WASM_MIN) {
+    // columns side by side (../wasm/math.wat softmax_cols_f32), the same order per column;
+    // slices with a non-finite column maximum are recomputed here by softmaxF32 itself
+    const S = N * inner;
+    const slice = (o: number): void =>
+      softmaxF32(x.subarray(o * S, (o + 1) * S), y.subarray(o * S, (o + 1) * S), 1, N, inner, log);
+    if (softmaxColsF32Wasm(x, y, outer, N, inner, log, logf, slice)) return;
   }
   softmaxF32(x, y, outer, N, inner, log);
 }

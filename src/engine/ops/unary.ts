@@ -54,7 +54,7 @@ import {
 } from '../math/index.js';
 import { need } from './util.js';
 import { reluF32Wasm } from '../wasm/elementwise.js';
-import { unaryF32Wasm, type UnaryOpF32 } from '../wasm/math.js';
+import { geluF32Wasm, unaryF32Wasm, type UnaryOpF32 } from '../wasm/math.js';
 
 const f = Math.fround;
 
@@ -604,18 +604,40 @@ const Mish: Kernel = (inputs, ctx) =>
 const SQRT1_2 = 0.7071067811865476; // 1/sqrt(2) rounded to double
 const SQRT_2_OVER_PI = 0.7978845608028654; // sqrt(2/pi) rounded to double
 const GELU_C = 0.044715;
+/** Gelu 'none' on float32, the reference loop (also the per-element fallback of the wasm kernel). */
+export function geluErfF32(a: F32, b: F32): void {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    b[i] = v * f(0.5 * (1 + erf64(v * SQRT1_2)));
+  }
+}
+
+/** Gelu 'tanh' on float32, the reference loop (also the per-element fallback of the wasm kernel). */
+export function geluTanhF32(a: F32, b: F32): void {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    b[i] = v * f(0.5 * (1 + tanh64(SQRT_2_OVER_PI * (v + GELU_C * (v * v * v)))));
+  }
+}
+
+/**
+ * Gelu on float32 with the WebAssembly SIMD kernel (../wasm/math.wat gelu_f32: the same
+ * float64 operations per element) for UNARY_WASM_MIN elements or more; NaN outputs are
+ * recomputed by the reference loop, element by element.
+ */
+export function geluF32Fast(a: F32, b: F32, tanh: boolean): void {
+  const ref = tanh ? geluTanhF32 : geluErfF32;
+  if (a.length >= UNARY_WASM_MIN && geluF32Wasm(a, b, tanh, (i) => ref(a.subarray(i, i + 1), b.subarray(i, i + 1)))) return;
+  ref(a, b);
+}
+
 const Gelu: Kernel = (inputs, ctx) => {
   const approx = ctx.string('approximate', 'none');
   if (approx === 'none') {
     return mapFloat(
       inputs,
       ctx,
-      (a, b) => {
-        for (let i = 0; i < a.length; i++) {
-          const v = a[i]!;
-          b[i] = v * f(0.5 * (1 + erf64(v * SQRT1_2)));
-        }
-      },
+      (a, b) => geluF32Fast(a, b, false),
       (a, b) => {
         for (let i = 0; i < a.length; i++) {
           const v = a[i]!;
@@ -628,12 +650,7 @@ const Gelu: Kernel = (inputs, ctx) => {
     return mapFloat(
       inputs,
       ctx,
-      (a, b) => {
-        for (let i = 0; i < a.length; i++) {
-          const v = a[i]!;
-          b[i] = v * f(0.5 * (1 + tanh64(SQRT_2_OVER_PI * (v + GELU_C * (v * v * v)))));
-        }
-      },
+      (a, b) => geluF32Fast(a, b, true),
       (a, b) => {
         for (let i = 0; i < a.length; i++) {
           const v = a[i]!;

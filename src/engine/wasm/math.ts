@@ -16,6 +16,9 @@ interface MathExports extends KernelExports {
   layernorm_f32: (x: number, y: number, rows: number, n: number, eps: number, sc: number, bi: number, hasBias: number, mo: number, io: number, fl: number) => void;
   softmax_rows_f32: (x: number, y: number, st: number, tmp: number, rows: number, N: number, log: number) => void;
   rows_sub_f32: (y: number, c: number, rows: number, N: number) => void;
+  gelu_f32: (x: number, y: number, n: number, tanh: number) => void;
+  softmax_cols_f32: (x: number, y: number, mo: number, so: number, outer: number, N: number, inner: number, log: number) => void;
+  cols_sub_f32: (y: number, l: number, outer: number, N: number, inner: number) => void;
 }
 
 const mod = new WasmKernelModule<MathExports>(wasmBytes);
@@ -42,6 +45,28 @@ export function unaryF32Wasm(op: UnaryOpF32, x: Float32Array, y: Float32Array): 
   fn(TABLE_END, TABLE_END + bytes, n);
   const o = (TABLE_END + bytes) >> 2;
   y.set(v.subarray(o, o + n));
+  return true;
+}
+
+/**
+ * Gelu on float32: y[i] = f32(x[i] * c(x[i])) with c the float64 expression of unary.ts
+ * Gelu ('none': erf64, tanh = true: tanh64), the same operations in the same order (see
+ * math.wat gelu_f32). Every output that comes out NaN is left to `fallback(i)`, which
+ * must compute element i with the reference (NaN bits are the reference's business).
+ * Returns false (nothing written) when WebAssembly SIMD is unavailable or the job is too large.
+ */
+export function geluF32Wasm(x: Float32Array, y: Float32Array, tanh: boolean, fallback: (i: number) => void): boolean {
+  const n = Math.min(x.length, y.length);
+  const bytes = align16(n * 4);
+  const w = mod.memory(TABLE_END + 2 * bytes);
+  if (!w) return false;
+  const v = new Float32Array(w.mem.buffer);
+  v.set(x.subarray(0, n), TABLE_END >> 2);
+  w.gelu_f32(TABLE_END, TABLE_END + bytes, n, tanh ? 1 : 0);
+  const o = (TABLE_END + bytes) >> 2;
+  const out = v.subarray(o, o + n);
+  y.set(out);
+  for (let i = 0; i < n; i++) if (out[i] !== out[i]) fallback(i);
   return true;
 }
 
@@ -85,6 +110,58 @@ export function softmaxRowsF32Wasm(
   if (log) w.rows_sub_f32(yAt, sAt, rows, N);
   y.set(v.subarray(yAt >> 2, (yAt >> 2) + total));
   if (bad) for (const r of bad) fallback(r);
+  return true;
+}
+
+/**
+ * Softmax / LogSoftmax over the columns of `outer` slices [N, inner] of float32 values,
+ * inner >= 4 (a softmax axis that is not the last one): the canonical order of reduce.ts
+ * softmaxF32 per column (see math.wat softmax_cols_f32; lanes are 4 adjacent columns).
+ * Slices with a column whose maximum is not finite (NaN, ±Inf) are left to
+ * `fallback(o)`, which must compute slice o with the reference; `logf` is the reference
+ * float32 log (LogSoftmax: l = logf(s)). Returns false (nothing written) when WebAssembly
+ * SIMD is unavailable, inner < 4 or the job is too large.
+ */
+export function softmaxColsF32Wasm(
+  x: Float32Array,
+  y: Float32Array,
+  outer: number,
+  N: number,
+  inner: number,
+  log: boolean,
+  logf: (v: number) => number,
+  fallback: (o: number) => void,
+): boolean {
+  if (inner < 4) return false;
+  const total = outer * N * inner;
+  const cols = outer * inner;
+  const xBytes = align16(total * 4);
+  const cBytes = align16(cols * 4);
+  const w = mod.memory(TABLE_END + 2 * xBytes + 2 * cBytes);
+  if (!w) return false;
+  const xAt = TABLE_END;
+  const yAt = xAt + xBytes;
+  const mAt = yAt + xBytes;
+  const sAt = mAt + cBytes;
+  const v = new Float32Array(w.mem.buffer);
+  v.set(x.subarray(0, total), xAt >> 2);
+  w.softmax_cols_f32(xAt, yAt, mAt, sAt, outer, N, inner, log ? 1 : 0);
+  const mo = mAt >> 2;
+  const so = sAt >> 2;
+  let bad: number[] | undefined;
+  for (let o = 0; o < outer; o++) {
+    const b = o * inner;
+    let ok = true;
+    for (let c = 0; c < inner; c++) {
+      const m = v[mo + b + c]!;
+      if (m - m !== 0) ok = false; // NaN or ±Inf
+    }
+    if (!ok) (bad ??= []).push(o);
+    else if (log) for (let c = 0; c < inner; c++) v[so + b + c] = logf(v[so + b + c]!); // l in place of s
+  }
+  if (log) w.cols_sub_f32(yAt, sAt, outer, N, inner);
+  y.set(v.subarray(yAt >> 2, (yAt >> 2) + total));
+  if (bad) for (const o of bad) fallback(o);
   return true;
 }
 

@@ -1,5 +1,5 @@
-;; math.wat: float32 transcendental kernels (Exp, Sigmoid, Tanh, Erf), Softmax/LogSoftmax
-;; rows and LayerNormalization rows in WebAssembly SIMD (128-bit SIMD only: no relaxed-simd,
+;; math.wat: float32 transcendental kernels (Exp, Sigmoid, Tanh, Erf, Gelu), Softmax/LogSoftmax
+;; rows and columns and LayerNormalization rows in WebAssembly SIMD (128-bit SIMD only: no relaxed-simd,
 ;; no FMA, no threads). Assembled by scripts/build-wasm.mjs into math.wasm.ts; wrapper
 ;; math.ts; tested bit for bit against the TypeScript references in math.test.ts and the
 ;; ops' own tests (unary/reduce/normalization.test.ts).
@@ -15,7 +15,8 @@
 ;; store. NaN inputs never go through arithmetic: their output is chosen by bits (the
 ;; input with the quiet bit set, what the JS loop stores for a NaN that a function returns
 ;; unchanged), so NaN payloads match too. Softmax and LayerNormalization hand every row
-;; that could produce a NaN or an infinity back to the TypeScript reference.
+;; (Softmax columns: every slice) that could produce a NaN or an infinity back to the
+;; TypeScript reference, and Gelu every NaN output.
 ;; Calls are not inlined by V8 (Node 20), so the hot paths are written out: $exp64pair
 ;; runs two pairs of lanes side by side, and erf_f32 has an inline branch-0 path.
 ;;
@@ -355,6 +356,84 @@
         (br $next))))
 
   ;; ---------------------------------------------------------------------------
+  ;; gelu_f32(x, y, n, tanh): y[i] = f32(v * c), v = x[i], c a float64 expression rounded
+  ;; once (unary.ts Gelu, the same float64 operations in the same order):
+  ;;   tanh = 0 ('none'): c = f32(0.5 * (1 + erf64(v * SQRT1_2)))
+  ;;   tanh = 1 ('tanh'): w = SQRT_2_OVER_PI * (v + 0.044715 * ((v * v) * v));
+  ;;                      c = f32(0.5 * (1 + tanh64(w)))
+  ;; The JS product v * c of two float32 values is exact in float64 and rounded once by the
+  ;; store: f32x4.mul. Four lanes whose erf arguments all have |a| < 1 take erf64's branch 0
+  ;; inline (a * P0(a*a), the ERF_SMALL Horner of erf_f32); others call $erf64. NaN results (v NaN, or v = -inf where c = 0) carry bits this kernel
+  ;; does not promise: the caller recomputes every NaN output with the reference.
+  ;; Works four lanes at a time: x and y are readable/writable up to 16*ceil(n/4) bytes.
+  (func (export "gelu_f32") (param $x i32) (param $y i32) (param $n i32) (param $tanh i32)
+    (local $end i32) (local $v v128) (local $lo v128) (local $hi v128) (local $cl v128) (local $ch v128)
+    (local $al v128) (local $ah v128) (local $tl v128) (local $th v128) (local $pl v128) (local $ph v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $v (v128.load (local.get $x)))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $hi (f64x2.promote_low_f32x4 (call $hi2lo (local.get $v))))
+        (if (local.get $tanh)
+          (then
+            (local.set $cl (call $tanh64 (f64x2.mul (v128.const f64x2 0.7978845608028654 0.7978845608028654)
+              (f64x2.add (local.get $lo) (f64x2.mul (v128.const f64x2 0.044715 0.044715)
+                (f64x2.mul (f64x2.mul (local.get $lo) (local.get $lo)) (local.get $lo)))))))
+            (local.set $ch (call $tanh64 (f64x2.mul (v128.const f64x2 0.7978845608028654 0.7978845608028654)
+              (f64x2.add (local.get $hi) (f64x2.mul (v128.const f64x2 0.044715 0.044715)
+                (f64x2.mul (f64x2.mul (local.get $hi) (local.get $hi)) (local.get $hi))))))))
+          (else
+            (local.set $al (f64x2.mul (local.get $lo) (v128.const f64x2 0.7071067811865476 0.7071067811865476)))
+            (local.set $ah (f64x2.mul (local.get $hi) (v128.const f64x2 0.7071067811865476 0.7071067811865476)))
+            (if (i32.and (i64x2.all_true (f64x2.lt (f64x2.abs (local.get $al)) (v128.const f64x2 1 1)))
+                         (i64x2.all_true (f64x2.lt (f64x2.abs (local.get $ah)) (v128.const f64x2 1 1))))
+              (then
+                ;; every lane in erf64's branch 0 (|a| < 1): a * P0(a*a) inline, as erf_f32
+                (local.set $tl (f64x2.mul (local.get $al) (local.get $al)))
+                (local.set $th (f64x2.mul (local.get $ah) (local.get $ah)))
+                (local.set $pl (v128.const f64x2 5.957176147748911e-11 5.957176147748911e-11))
+                (local.set $ph (local.get $pl))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 -1.1372848856791674e-9 -1.1372848856791674e-9)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 -1.1372848856791674e-9 -1.1372848856791674e-9)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 1.4659775274047436e-8 1.4659775274047436e-8)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 1.4659775274047436e-8 1.4659775274047436e-8)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 -1.6350312701054695e-7 -1.6350312701054695e-7)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 -1.6350312701054695e-7 -1.6350312701054695e-7)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 1.6461000484121368e-6 1.6461000484121368e-6)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 1.6461000484121368e-6 1.6461000484121368e-6)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 -1.4925595266831182e-5 -1.4925595266831182e-5)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 -1.4925595266831182e-5 -1.4925595266831182e-5)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 0.0001205533111164271 0.0001205533111164271)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 0.0001205533111164271 0.0001205533111164271)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 -0.000854832698083379 -0.000854832698083379)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 -0.000854832698083379 -0.000854832698083379)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 0.0052239776248180145 0.0052239776248180145)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 0.0052239776248180145 0.0052239776248180145)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 -0.026866170645076792 -0.026866170645076792)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 -0.026866170645076792 -0.026866170645076792)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 0.11283791670954879 0.11283791670954879)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 0.11283791670954879 0.11283791670954879)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 -0.3761263890318375 -0.3761263890318375)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 -0.3761263890318375 -0.3761263890318375)))
+                (local.set $pl (f64x2.add (f64x2.mul (local.get $pl) (local.get $tl)) (v128.const f64x2 1.1283791670955126 1.1283791670955126)))
+                (local.set $ph (f64x2.add (f64x2.mul (local.get $ph) (local.get $th)) (v128.const f64x2 1.1283791670955126 1.1283791670955126)))
+                (local.set $cl (f64x2.mul (local.get $al) (local.get $pl)))
+                (local.set $ch (f64x2.mul (local.get $ah) (local.get $ph))))
+              (else
+                (local.set $cl (call $erf64 (local.get $al)))
+                (local.set $ch (call $erf64 (local.get $ah)))))))
+        (v128.store (local.get $y)
+          (f32x4.mul (local.get $v)
+            (call $join
+              (f32x4.demote_f64x2_zero (f64x2.mul (v128.const f64x2 0.5 0.5) (f64x2.add (v128.const f64x2 1 1) (local.get $cl))))
+              (f32x4.demote_f64x2_zero (f64x2.mul (v128.const f64x2 0.5 0.5) (f64x2.add (v128.const f64x2 1 1) (local.get $ch)))))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $next))))
+
+  ;; ---------------------------------------------------------------------------
   ;; Softmax rows (reduce.ts softmaxF32 with inner = 1), for rows r < rows of N values at
   ;; x + 4*N*r, output at y + 4*N*r, per-row results at st + 8*r: [m, s].
   ;;   m = max over the row: lanes keep their own running max (v > m), then lanes and the
@@ -484,6 +563,108 @@
       (local.set $c (i32.add (local.get $c) (i32.const 4)))
       (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
       (br $l))))
+
+  ;; ---------------------------------------------------------------------------
+  ;; Softmax columns (reduce.ts softmaxF32 with inner >= 4): slices o < outer of N rows of
+  ;; `inner` values at x + 4*o*N*inner; column c of slice o is one softmax over
+  ;; x[o, 0, c], ..., x[o, N-1, c]. Lanes = 4 adjacent columns, each lane its own column,
+  ;; every step in the reference's order (rows r = 0..N-1):
+  ;;   m = -inf; if (v > m || v != v) m = v      (bitselect: the reference's value and bits)
+  ;;   d = f32(x - m); e = f32(exp64(d)); y = e (log = 0) or d (log = 1); s = f32(s + e)
+  ;;   log = 0: y = f32(e / s). log = 1: the caller computes l = logf(s) and calls
+  ;;   cols_sub_f32 for y = f32(d - l).
+  ;; m goes to mo + 4*(o*inner + c), s to so + 4*(o*inner + c). A block of 4 columns whose
+  ;; m is not finite in some lane (a NaN or an infinity) is skipped after m: the caller
+  ;; recomputes that whole slice with the reference (so NaN bits only come from it). With
+  ;; a finite m no NaN can appear (x is finite or -inf there, e <= 1, s >= 1).
+  ;; Blocks step by 4 columns; the last one is shifted back to end at inner (it recomputes
+  ;; up to 3 columns from x: the same values, each y written as e and divided once).
+  (func (export "softmax_cols_f32") (param $x i32) (param $y i32) (param $mo i32) (param $so i32)
+        (param $outer i32) (param $N i32) (param $inner i32) (param $log i32)
+    (local $o i32) (local $c i32) (local $p i32) (local $q i32) (local $end i32) (local $is i32) (local $sl i32) (local $ob i32)
+    (local $m v128) (local $s v128) (local $v v128) (local $d v128) (local $e v128)
+    (local.set $is (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $sl (i32.mul (local.get $is) (local.get $N)))
+    (block $od (loop $ol
+      (br_if $od (i32.ge_u (local.get $o) (local.get $outer)))
+      (local.set $c (i32.const 0))
+      (block $cd (loop $cl
+        (br_if $cd (i32.ge_u (local.get $c) (local.get $inner)))
+        (if (i32.gt_u (i32.add (local.get $c) (i32.const 4)) (local.get $inner))
+          (then (local.set $c (i32.sub (local.get $inner) (i32.const 4)))))
+        ;; p walks x down the column block, q the same place in y
+        (local.set $ob (i32.add (i32.mul (local.get $o) (local.get $sl)) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $p (i32.add (local.get $x) (local.get $ob)))
+        (local.set $end (i32.add (local.get $p) (local.get $sl)))
+        (local.set $m (v128.const f32x4 -inf -inf -inf -inf))
+        (block $d1 (loop $l1
+          (br_if $d1 (i32.ge_u (local.get $p) (local.get $end)))
+          (local.set $v (v128.load (local.get $p)))
+          (local.set $m (v128.bitselect (local.get $v) (local.get $m)
+            (v128.or (f32x4.gt (local.get $v) (local.get $m)) (f32x4.ne (local.get $v) (local.get $v)))))
+          (local.set $p (i32.add (local.get $p) (local.get $is)))
+          (br $l1)))
+        (v128.store (i32.add (local.get $mo) (i32.shl (i32.add (i32.mul (local.get $o) (local.get $inner)) (local.get $c)) (i32.const 2))) (local.get $m))
+        (if (i32x4.all_true (f32x4.lt (f32x4.abs (local.get $m)) (v128.const f32x4 inf inf inf inf)))
+          (then
+            (local.set $p (i32.add (local.get $x) (local.get $ob)))
+            (local.set $q (i32.add (local.get $y) (local.get $ob)))
+            (local.set $s (v128.const f32x4 0 0 0 0))
+            (block $d2 (loop $l2
+              (br_if $d2 (i32.ge_u (local.get $p) (local.get $end)))
+              (local.set $d (f32x4.sub (v128.load (local.get $p)) (local.get $m)))
+              (local.set $e (call $expf4 (local.get $d)))
+              (v128.store (local.get $q) (select (local.get $d) (local.get $e) (local.get $log)))
+              (local.set $s (f32x4.add (local.get $s) (local.get $e)))
+              (local.set $p (i32.add (local.get $p) (local.get $is)))
+              (local.set $q (i32.add (local.get $q) (local.get $is)))
+              (br $l2)))
+            (v128.store (i32.add (local.get $so) (i32.shl (i32.add (i32.mul (local.get $o) (local.get $inner)) (local.get $c)) (i32.const 2))) (local.get $s))
+            (if (i32.eqz (local.get $log))
+              (then
+                (local.set $q (i32.add (local.get $y) (local.get $ob)))
+                (local.set $end (i32.add (local.get $q) (local.get $sl)))
+                (block $d3 (loop $l3
+                  (br_if $d3 (i32.ge_u (local.get $q) (local.get $end)))
+                  (v128.store (local.get $q) (f32x4.div (v128.load (local.get $q)) (local.get $s)))
+                  (local.set $q (i32.add (local.get $q) (local.get $is)))
+                  (br $l3)))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $cl)))
+      (local.set $o (i32.add (local.get $o) (i32.const 1)))
+      (br $ol))))
+
+  ;; cols_sub_f32(y, l, outer, N, inner): y[o, r, c] = f32(y[o, r, c] - l[o*inner + c])
+  ;; (float32 l at l + 4*(o*inner + c)), each element exactly once: four columns at a time,
+  ;; the last inner % 4 one at a time. LogSoftmax's last step (y = d - logf(s)).
+  (func (export "cols_sub_f32") (param $y i32) (param $l i32) (param $outer i32) (param $N i32) (param $inner i32)
+    (local $o i32) (local $r i32) (local $c i32) (local $lo i32) (local $i4 i32) (local $is i32)
+    (local.set $is (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $i4 (i32.shl (i32.and (local.get $inner) (i32.const -4)) (i32.const 2)))
+    (block $od (loop $ol
+      (br_if $od (i32.ge_u (local.get $o) (local.get $outer)))
+      (local.set $lo (i32.add (local.get $l) (i32.mul (local.get $o) (local.get $is))))
+      (local.set $r (i32.const 0))
+      (block $rd (loop $rl
+        (br_if $rd (i32.ge_u (local.get $r) (local.get $N)))
+        (local.set $c (i32.const 0))
+        (block $cd (loop $cl
+          (br_if $cd (i32.ge_u (local.get $c) (local.get $i4)))
+          (v128.store (i32.add (local.get $y) (local.get $c))
+            (f32x4.sub (v128.load (i32.add (local.get $y) (local.get $c))) (v128.load (i32.add (local.get $lo) (local.get $c)))))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (br $cl)))
+        (block $td (loop $tl
+          (br_if $td (i32.ge_u (local.get $c) (local.get $is)))
+          (f32.store (i32.add (local.get $y) (local.get $c))
+            (f32.sub (f32.load (i32.add (local.get $y) (local.get $c))) (f32.load (i32.add (local.get $lo) (local.get $c)))))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $tl)))
+        (local.set $y (i32.add (local.get $y) (local.get $is)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl)))
+      (local.set $o (i32.add (local.get $o) (i32.const 1)))
+      (br $ol))))
 
   ;; ---------------------------------------------------------------------------
   ;; LayerNormalization rows (normalization.ts standardizeRowsF32 with float32 statistics,
