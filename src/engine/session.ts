@@ -233,7 +233,8 @@ export class Session {
     });
   }
 
-  private checkFeeds(feeds: Record<string, Tensor>): void {
+  /** Checks feeds against the declared inputs: the typed errors `run` throws. */
+  checkFeeds(feeds: Record<string, Tensor>): void {
     const g = this.model.graph;
     const declared = new Map(g.inputs.map((i) => [i.name, i]));
     for (const name of Object.keys(feeds)) {

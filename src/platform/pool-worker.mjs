@@ -11,7 +11,7 @@ import { workerData, receiveMessageOnPort } from 'node:worker_threads';
 
 const { bytes, ctlBuffer, base, port } = workerData;
 const ctl = new Int32Array(ctlBuffer);
-const SEQ = 0, DONE = 1, R0 = 2, R1 = 3, K_ = 4, N_ = 5, GEN = 6, CMD = 7, STATUS = 8, B_OFF = 9, C_OFF = 10;
+const SEQ = 0, DONE = 1, R0 = 2, R1 = 3, K_ = 4, N_ = 5, GEN = 6, CMD = 7, STATUS = 8, B_OFF = 9, C_OFF = 10, READY = 11;
 
 let exports_;
 try {
@@ -19,6 +19,8 @@ try {
 } catch {
   exports_ = undefined; // no WebAssembly SIMD: every job reports failure, the caller computes it
 }
+// started: from now on the caller's liveness timeout applies to this thread
+Atomics.store(ctl, base + READY, 1);
 
 const align16 = (n) => (n + 15) & ~15;
 let data; // Float32Array over the current data SharedArrayBuffer

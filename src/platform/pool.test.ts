@@ -91,3 +91,29 @@ test('determinism across 1, 2 and 4 workers: fixture models give identical outpu
   assert.equal(getGemmParallelism(), undefined);
   await closeGemmPool();
 });
+
+test('liveness: a dead worker breaks the pool after the timeout; the engine computes on the caller, same bits', async () => {
+  const p = new GemmPool({ workers: 3, minWork: 1, timeoutMs: 100 });
+  const [M, K, N] = [64, 48, 40];
+  const A = randomMatrix(M * K, true);
+  const B = randomMatrix(K * N, true);
+  const ref = new Float32Array(M * N);
+  gemmF32(A, 0, B, 0, ref, 0, M, K, N);
+  const C = new Float32Array(M * N);
+  assert.equal(p.gemm(A, 0, B, 0, C, 0, M, K, N), true);
+  assert.deepEqual(bits(C), bits(ref));
+  // worker 2 dies: the next job waits at most ~timeoutMs, declines with C zeroed, and the pool stays broken
+  await (p as unknown as { workers: { terminate(): Promise<number> }[] }).workers[1]!.terminate();
+  const D = new Float32Array(M * N).fill(0);
+  const t0 = performance.now();
+  assert.equal(p.gemm(A, 0, B, 0, D, 0, M, K, N), false);
+  assert.ok(performance.now() - t0 < 3000);
+  assert.ok(p.broken);
+  assert.ok(D.every((x) => Object.is(x, 0)), 'C is zero-filled again');
+  setGemmParallelism(p);
+  const E = new Float32Array(M * N);
+  gemmF32(A, 0, B, 0, E, 0, M, K, N);
+  setGemmParallelism(undefined);
+  assert.deepEqual(bits(E), bits(ref));
+  await p.close();
+});

@@ -17,13 +17,19 @@
  * Atomics.wait until every worker is done (allowed on Node's main thread). Workers are unref()'d: they never keep the process alive.
  * If any worker declines (no WebAssembly SIMD, job too large), the call returns false
  * and the engine computes the product itself.
+ *
+ * Liveness: the caller waits for a worker at most `timeoutMs` + 4 x its own share's time
+ * (Atomics.wait with a timeout). A worker that crashed or hangs past that breaks the
+ * pool: the call and every later one return false (the engine computes on the calling
+ * thread) and the workers are terminated. Never a hang, never a partial C: C is zeroed
+ * again before any false return that follows the caller's share.
  */
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { setGemmParallelism, getGemmParallelism, gemmF32Wasm, type GemmParallelism } from '../engine/ops/matmul.js';
 import { wasmBytes as gemmWasmBytes } from '../engine/wasm/gemm.wasm.js';
 
 // Control words per worker (Int32), kept in sync with pool-worker.mjs.
-const SEQ = 0, DONE = 1, R0 = 2, R1 = 3, K_ = 4, N_ = 5, GEN = 6, CMD = 7, STATUS = 8, B_OFF = 9, C_OFF = 10;
+const SEQ = 0, DONE = 1, R0 = 2, R1 = 3, K_ = 4, N_ = 5, GEN = 6, CMD = 7, STATUS = 8, B_OFF = 9, C_OFF = 10, READY = 11;
 const STRIDE = 16; // words per worker (64 bytes: one cache line each)
 
 /** Default threshold: below this many multiply-adds the single-thread path is used. */
@@ -37,6 +43,10 @@ export interface GemmPoolOptions {
   workers: number;
   /** Only products of at least this many multiply-adds go to the pool (default 2^22: smaller jobs finish before a sleeping worker wakes). */
   minWork?: number;
+  /** Liveness timeout in ms beyond 4 x the caller's own share time (default 2000); see above. */
+  timeoutMs?: number;
+  /** Most ms the first job waits for a worker thread to start (default 10000); a later start breaks the pool. */
+  startTimeoutMs?: number;
 }
 
 const align4 = (n: number) => (n + 3) & ~3;
@@ -44,6 +54,10 @@ const align4 = (n: number) => (n + 3) & ~3;
 export class GemmPool implements GemmParallelism {
   readonly minWork: number;
   readonly size: number;
+  readonly timeoutMs: number;
+  readonly startTimeoutMs: number;
+  /** Set when a worker missed its deadline: the pool declines every job from then on. */
+  broken = false;
   private readonly ctl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
@@ -57,6 +71,8 @@ export class GemmPool implements GemmParallelism {
     if (!(n >= 1)) throw new RangeError(`GemmPool: workers must be >= 1, got ${opts.workers}`);
     this.size = n;
     this.minWork = opts.minWork ?? DEFAULT_MIN_WORK;
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.startTimeoutMs = opts.startTimeoutMs ?? 10_000;
     this.ctl = new Int32Array(new SharedArrayBuffer(n * STRIDE * 4));
     const bytes = gemmWasmBytes();
     // worker w (1 .. n-1) uses control block w; block 0 (the caller's share) stays unused
@@ -80,7 +96,7 @@ export class GemmPool implements GemmParallelism {
     C: Float32Array, cOff: number,
     M: number, K: number, N: number,
   ): boolean {
-    if (this.closed || this.size === 1) return false;
+    if (this.closed || this.broken || this.size === 1) return false;
     if (M === 0 || N === 0 || K === 0) return false; // nothing to split: C stays +0
     const n = this.size;
     // contiguous row ranges, multiples of 4 rows (the kernel's tile height) where possible;
@@ -119,17 +135,35 @@ export class GemmPool implements GemmParallelism {
       used.push(w);
     }
     // the caller's share, straight from and into the caller's arrays
+    const t0 = performance.now();
     let ok = gemmF32Wasm(A, aOff, B, bOff, C, cOff, per, K, N);
+    const deadline = performance.now() + this.timeoutMs + 4 * (performance.now() - t0);
     for (const w of used) {
       const b = w * STRIDE;
       for (;;) {
         const done = Atomics.load(this.ctl, b + DONE);
         if (done === seq) break;
-        Atomics.wait(this.ctl, b + DONE, done);
+        // a thread still starting up (the first jobs) gets the start timeout instead
+        const starting = Atomics.load(this.ctl, b + READY) === 0;
+        const left = (starting ? t0 + this.startTimeoutMs : deadline) - performance.now();
+        if (left <= 0) {
+          this.broken = true;
+          break;
+        }
+        Atomics.wait(this.ctl, b + DONE, done, left);
       }
+      if (this.broken) break;
       if (Atomics.load(this.ctl, b + STATUS) !== 0) ok = false;
     }
-    if (!ok) return false;
+    if (this.broken) {
+      // a dead or hung worker: stop them all; this and later jobs run on the caller
+      void this.close();
+      ok = false;
+    }
+    if (!ok) {
+      C.fill(0, cOff, cOff + M * N); // "C zero-filled on entry" for the engine's own path
+      return false;
+    }
     C.set(d.subarray(cAt + per * N, cAt + M * N), cOff + per * N);
     return true;
   }
