@@ -22,6 +22,10 @@ import { inputDigest } from '../src/proof/verify.js';
 import { tensorListDigest } from '../src/tensor/canonical.js';
 import { Tensor as T } from '../src/tensor/tensor.js';
 import { installGemmPool, closeGemmPool } from '../src/platform/pool.js';
+import { createSessionPool } from '../src/platform/session-pool.js';
+import { gemmCeiling } from './ceiling.js';
+import { benchMemory, type MemoryResult } from './memory.js';
+import { benchHash, type HashThroughput } from './hash.js';
 
 const json = process.argv.includes('--json');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
@@ -94,12 +98,24 @@ async function fraudProofCost(m: FixtureModel, session: Session, cid: { cid: str
 async function bench(m: FixtureModel) {
   const session = createSession(m.bytes);
   const engineMs = await time(() => session.run(m.feeds), 5, 1500);
-  // the same run with a 2-worker GEMM pool (src/platform/pool.ts): bit-identical outputs
+  // the same run on 2 threads, bit-identical outputs: the batch split over a session pool
+  // (src/engine/parallel) when the graph is separable along the batch axis, else GEMM rows
+  // over the GEMM pool (src/platform/pool.ts)
   let engineMs2: number | undefined;
+  let split: string | undefined;
   if (m.name === 'matmul512' || m.name === 'cnn') {
-    await installGemmPool({ workers: 2 });
-    engineMs2 = await time(() => session.run(m.feeds), 5, 1500);
-    await closeGemmPool();
+    const pool = await createSessionPool(m.bytes, { workers: 2 });
+    if (pool.plan(m.feeds).plan) {
+      split = 'batch';
+      engineMs2 = await time(() => pool.run(m.feeds), 5, 1500);
+    }
+    await pool.close();
+    if (!split) {
+      split = 'gemm rows';
+      await installGemmPool({ workers: 2 });
+      engineMs2 = await time(() => session.run(m.feeds), 5, 1500);
+      await closeGemmPool();
+    }
   }
   const speedup2 = engineMs2 === undefined ? undefined : engineMs / engineMs2;
   const traceMs = await time(() => session.run(m.feeds, { trace: true }), 3, 800);
@@ -113,7 +129,7 @@ async function bench(m: FixtureModel) {
   const o = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const feeds = ortFeeds(m.feeds);
   const ortMs = await time(() => o.run(feeds), 10, 1500);
-  return { name: m.name, engineMs, engineMs2, speedup2, ortMs, ratio: engineMs / ortMs, traceMs, signMs, receiptOverheadPct, lazyOverheadPct, fraud };
+  return { name: m.name, engineMs, engineMs2, speedup2, split, ortMs, ratio: engineMs / ortMs, traceMs, signMs, receiptOverheadPct, lazyOverheadPct, fraud };
 }
 
 const results = [];
@@ -126,7 +142,7 @@ for (const m of benchModels()) {
   console.log(
     `${r.name.padEnd(12)} ${r.engineMs.toFixed(2).padStart(11)} ${r.ortMs.toFixed(2).padStart(10)} ${r.ratio.toFixed(1).padStart(12)}x ` +
       `${r.traceMs.toFixed(2).padStart(10)} ${r.signMs.toFixed(2).padStart(9)} ${r.receiptOverheadPct.toFixed(1).padStart(21)}% ${r.lazyOverheadPct.toFixed(1).padStart(6)}%` +
-      (r.engineMs2 === undefined ? '' : ` ${r.engineMs2.toFixed(2).padStart(15)} (${r.speedup2!.toFixed(2)}x)`),
+      (r.engineMs2 === undefined ? '' : ` ${r.engineMs2.toFixed(2).padStart(15)} (${r.speedup2!.toFixed(2)}x, ${r.split})`),
   );
 }
 if (results.some((r) => r.fraud)) console.log('\nfraud proof (one bit flipped in the middle node)   proof bytes   rounds   verify ms   full re-execution ms');
@@ -134,12 +150,38 @@ for (const r of results) {
   if (!r.fraud) continue;
   console.log(`${(r.name + ` (node ${r.fraud.node})`).padEnd(50)} ${String(r.fraud.bytes).padStart(11)} ${String(r.fraud.rounds).padStart(8)} ${r.fraud.verifyMs.toFixed(2).padStart(11)} ${r.engineMs.toFixed(2).padStart(22)}`);
 }
+const wants = (part: string) => !only || only.split(',').includes(part);
+let ceiling: ReturnType<typeof gemmCeiling> | undefined;
+const mm = results.find((r) => r.name === 'matmul512');
+if (mm) {
+  ceiling = gemmCeiling();
+  const ortGflops = (2 * 512 ** 3) / (mm.ortMs * 1e6);
+  console.log(
+    `\nceiling: the canonical GEMM (128-bit wasm SIMD, multiply then add) peaks at ${ceiling.gflops.toFixed(1)} GFLOP/s in cache ` +
+      `[${ceiling.shape.join('x')}]; onnxruntime's matmul512 runs at ${ortGflops.toFixed(1)} GFLOP/s, ` +
+      `so no canonical MatMul here can get below ${(ortGflops / ceiling.gflops).toFixed(2)}x ORT`,
+  );
+}
+let memory: MemoryResult[] = [];
+if (wants('memory')) {
+  memory = await benchMemory(only && results.length ? results.map((r) => r.name) : undefined);
+  console.log('\npeak memory of a run (fresh process each, RSS above baseline)   engine MiB   ORT MiB   engine/ORT');
+  for (const r of memory) {
+    console.log(`${r.name.padEnd(62)} ${(r.enginePeakBytes / 2 ** 20).toFixed(1).padStart(10)} ${(r.ortPeakBytes / 2 ** 20).toFixed(1).padStart(9)} ${r.ratio.toFixed(2).padStart(11)}x`);
+  }
+}
+let hashing: HashThroughput[] = [];
+if (wants('hash')) {
+  hashing = await benchHash();
+  console.log('\nSHA-256 throughput (MB/s)        1 MiB message   1 KiB leaves   tensorDigest');
+  for (const h of hashing) console.log(`${h.impl.padEnd(32)} ${h.bulkMBps.toFixed(0).padStart(13)} ${h.leafMBps.toFixed(0).padStart(14)} ${h.digestMBps.toFixed(0).padStart(14)}`);
+}
 let network: Awaited<ReturnType<typeof benchNetwork>> = [];
-if (!only || only.split(',').includes('network')) {
+if (wants('network')) {
   network = await benchNetwork();
   console.log('\nend to end over HTTP (3 node processes on loopback)   latency ms   throughput req/s   engine direct ms');
   for (const r of network) {
     console.log(`${`${r.model}, ${r.mode}`.padEnd(52)} ${r.latencyMs.toFixed(2).padStart(12)} ${r.throughputRps.toFixed(1).padStart(18)} ${r.engineMs.toFixed(3).padStart(18)}`);
   }
 }
-if (json) console.log(JSON.stringify({ results, network }));
+if (json) console.log(JSON.stringify({ results, ceiling, memory, hashing, network }));
