@@ -28,7 +28,7 @@
 // run, measured from outside the session (hooks only): at each node (afterNode), the
 // distinct ArrayBuffers of initializers, feeds and every value produced so far that a
 // later node or a graph output still reads, plus this node's inputs and outputs, plus
-// the byteLength of every WebAssembly memory the kernels have instantiated (wasm memory
+// the byteLength of every distinct WebAssembly memory the kernels have instantiated (wasm memory
 // never shrinks; recorded by wrapping WebAssembly.Instance before the engine loads).
 // It counts the feeds (which the RSS peak does not: they precede the baseline) and not
 // the session arena's free list (a run with afterNode does not recycle buffers).
@@ -127,7 +127,7 @@ async function child(runtime: 'engine' | 'ort', dir: string, runs: number): Prom
   (WebAssembly as { Instance: unknown }).Instance = class extends Instance {
     constructor(m: WebAssembly.Module, imports?: WebAssembly.Imports) {
       super(m, imports);
-      for (const e of Object.values(this.exports)) if (e instanceof WebAssembly.Memory) memories.push(e);
+      for (const e of Object.values(this.exports)) if (e instanceof WebAssembly.Memory && !memories.includes(e)) memories.push(e);
     }
   };
   await import('../src/platform/node.js');

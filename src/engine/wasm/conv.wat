@@ -49,7 +49,9 @@
 ;;   ws:  workspace: direct C*Hp*Wp + 16 values, im2col Kd*Pp values; 64 readable bytes after
 ;;   y:   N*M*OH*OW output values (exactly these bytes are written)
 (module
-  (memory (export "mem") 1)
+  ;; the scratch memory shared by the kernel modules (runtime.ts); re-exported so callers reach it as mem
+  (import "env" "mem" (memory 1))
+  (export "mem" (memory 0))
 
   ;; n float32 +0 values at d
   (func $zero (param $d i32) (param $n i32)

@@ -11,7 +11,7 @@
  * padded taps, which changes no bit because the weights are checked finite here.
  */
 import { wasmBytes } from './conv.wasm.js';
-import { WasmKernelModule, align16, type KernelExports } from './runtime.js';
+import { PIECE_BYTES, SCRATCH_BASE, WasmKernelModule, align16, type KernelExports } from './runtime.js';
 
 interface ConvExports extends KernelExports {
   conv2d_f32: (
@@ -24,7 +24,7 @@ interface ConvExports extends KernelExports {
   pack_w: (src: number, dst: number, group: number, Mg: number, Cg: number, kSize: number, gStride: number, mStride: number, cStride: number) => number;
 }
 
-const mod = new WasmKernelModule<ConvExports>(wasmBytes);
+const mod = new WasmKernelModule<ConvExports>(wasmBytes, { shared: true });
 
 /** Workspace cap (float32 values: padded image or column matrix); larger jobs use the JS schedules. */
 const MAX_COL = 1 << 24;
@@ -134,17 +134,22 @@ function run(
   const Kd = Cg * KH * KW;
   const Mb = (Mg + 3) >> 2;
   if (wsn > MAX_COL) return false;
-  const xn = N * C * H * W;
-  const yn = N * M * OH * OW;
+  // images are independent: pieces of whole images of about PIECE_BYTES, the weights packed once
+  const xi = C * H * W;
+  const yi = M * OH * OW;
+  const step = Math.max(1, Math.min(N, Math.floor(PIECE_BYTES / (4 * (xi + yi)))));
   const wn = group * Mb * Kd * 4;
   // regions; the +16s keep splat loads and vector reads past a workspace row inside memory
-  const wAt = align16(xn * 4) + 16;
+  const xAt = SCRATCH_BASE;
+  const wAt = xAt + align16(step * xi * 4) + 16;
   const bAt = wAt + align16(wn * 4) + 16;
   const tabAt = bAt + align16(M * 4) + 16;
   const wsAt = tabAt + align16(Kd * 4);
-  const yAt = wsAt + align16(wsn * 4) + 64; // 16-pixel blocks read up to 60 bytes past a row
-  const rawAt = yAt + align16(yn * 4) + 16; // W as given, before interleaving
-  const total = rawAt + align16(w.length * 4);
+  // W as given, before interleaving, sits in the workspace: pack_w is done with it before
+  // conv2d_f32 writes the workspace (which it always fills before reading)
+  const rawAt = wsAt;
+  const yAt = wsAt + Math.max(align16(wsn * 4) + 64, align16(w.length * 4)); // 16-pixel blocks read up to 60 bytes past a row
+  const total = yAt + align16(step * yi * 4) + 16;
   if (total > 0x7fff0000) return false;
   const e = mod.memory(total);
   if (!e) return false;
@@ -153,10 +158,13 @@ function run(
   // pack_w also reports a weight that is not finite (a +0 tap would add 0 * Inf)
   v.set(w, rawAt >> 2);
   if (e.pack_w(rawAt, wAt, group, Mg, wl[0], wl[1], wl[2], wl[3], wl[4]) !== 0) return false;
-  v.set(x.subarray(0, xn), 0);
   if (bias) v.set(bias.subarray(0, M), bAt >> 2);
-  e.conv2d_f32(0, wAt, bAt, bias ? 1 : 0, wsAt, tabAt, yAt, N, C, H, W, M, group, KH, KW, OH, OW, sH, sW, g.dH, g.dW, pT, pL,
-    mode, Hp, Wp, uH, uW);
-  y.set(v.subarray(yAt >> 2, (yAt >> 2) + yn));
+  for (let n = 0; n < N; n += step) {
+    const k = Math.min(step, N - n);
+    v.set(x.subarray(n * xi, (n + k) * xi), xAt >> 2);
+    e.conv2d_f32(xAt, wAt, bAt, bias ? 1 : 0, wsAt, tabAt, yAt, k, C, H, W, M, group, KH, KW, OH, OW, sH, sW, g.dH, g.dW, pT, pL,
+      mode, Hp, Wp, uH, uW);
+    y.set(v.subarray(yAt >> 2, (yAt >> 2) + k * yi), n * yi);
+  }
   return true;
 }

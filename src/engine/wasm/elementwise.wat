@@ -11,7 +11,9 @@
 ;; memory is readable and writable up to x + 16*ceil(n/4) and y + 16*ceil(n/4): the
 ;; kernels work four lanes at a time and the caller drops the lanes past n.
 (module
-  (memory (export "mem") 1)
+  ;; the scratch memory shared by the kernel modules (runtime.ts); re-exported so callers reach it as mem
+  (import "env" "mem" (memory 1))
+  (export "mem" (memory 0))
 
   ;; relu_f32(x, y, n): y[i] = x[i] > 0 || isNaN(x[i]) ? x[i] : +0   (unary.ts Relu)
   ;;  - -0, negatives and -Inf become +0 (all-zero bits);

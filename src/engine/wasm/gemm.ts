@@ -11,11 +11,12 @@
  * bit-exact copies (same-type typed-array copies, i32 moves in wasm).
  */
 import { wasmBytes } from './gemm.wasm.js';
-import { WasmKernelModule, align16, type KernelExports } from './runtime.js';
+import { PIECE_BYTES, WasmKernelModule, align16, type KernelExports } from './runtime.js';
 
 export interface GemmExports extends KernelExports {
   gemm: (a: number, b: number, c: number, M: number, K: number, N: number, ws: number) => void;
   pack_b: (b: number, K: number, N: number, dst: number) => void;
+  pack_b_rows: (b: number, R: number, N: number, dst: number, K: number) => void;
   gemm_packed: (a: number, bp: number, c: number, M: number, K: number, N: number, wa: number) => void;
   gemm_batch: (tab: number, count: number, M: number, K: number, N: number, ws: number) => void;
   gemm_scale: (c: number, M: number, N: number, alpha: number, hasC: number, cin: number, cs0: number, cs1: number, beta: number) => void;
@@ -36,15 +37,33 @@ export interface GemmScale {
   readonly cs1: number;
 }
 
-/** Bytes of wasm scratch `applyScale` needs for Gemm's C. */
-const scaleBytes = (s: GemmScale | undefined): number => (s?.c ? align16(s.c.length * 4) : 0);
+/** Values of Gemm's C that rows i0 .. i0 + r - 1 of the product read (their span from row i0). */
+const scaleSpan = (s: GemmScale | undefined, r: number, N: number): number =>
+  s?.c ? Math.min(s.c.length, (r - 1) * s.cs0 + (N - 1) * s.cs1 + 1) : 0;
 
-/** Runs gemm_scale on the M x N product at cPtr, Gemm's C copied to cinPtr. */
-function applyScale(w: GemmExports, cPtr: number, M: number, N: number, s: GemmScale | undefined, cinPtr: number): void {
+/** Runs gemm_scale on rows i0 .. i0 + M - 1 of the product (M x N at cPtr), their span of Gemm's C copied to cinPtr. */
+function applyScale(w: GemmExports, cPtr: number, i0: number, M: number, N: number, s: GemmScale | undefined, cinPtr: number): void {
   if (!s) return;
-  if (s.c) new Float32Array(w.mem.buffer).set(s.c, cinPtr >> 2);
+  if (s.c) {
+    const c0 = i0 * s.cs0;
+    new Float32Array(w.mem.buffer).set(s.c.subarray(c0, c0 + scaleSpan(s, M, N)), cinPtr >> 2);
+  }
   w.gemm_scale(cPtr, M, N, s.alpha, s.c ? 1 : 0, cinPtr, s.cs0, s.cs1, s.beta);
 }
+
+/**
+ * Rows of A per call of gemm_packed: the rows of C are independent (each C[i, j] is its
+ * own chain over k), so a product runs in blocks of rows whose A and C take about
+ * PIECE_BYTES of scratch; a multiple of 4, so the blocks use the very tiles of a single
+ * call ($tile_4x8 on blocks of 4 rows, $tile_1x8 on the last M mod 4 rows), and B, whose
+ * panels every block of 4 rows sweeps in full anyway, is not read more often.
+ */
+function pieceRows(M: number, K: number, N: number): number {
+  return Math.min(M, Math.max(4, Math.floor(PIECE_BYTES / (4 * (K + N))) & ~3));
+}
+
+/** Staging budget for packing a constant B (PackedWeights.gemm). */
+const STAGE_BYTES = 2 * PIECE_BYTES;
 
 /** The module for one-shot jobs (one shared instance, big jobs in throw-away instances). */
 export const gemmModule = new WasmKernelModule<GemmExports>(wasmBytes);
@@ -113,7 +132,7 @@ export class PackedWeights {
     readonly maxScratch = 64 * 1024 * 1024,
   ) {
     // sharedBytes = maxBytes: always the same instance, so the packed panels persist
-    this.mod = new WasmKernelModule<GemmExports>(wasmBytes, 1024 * 1024 * 1024, 1024 * 1024 * 1024);
+    this.mod = new WasmKernelModule<GemmExports>(wasmBytes, { sharedBytes: 1024 * 1024 * 1024, maxBytes: 1024 * 1024 * 1024 });
   }
 
   /** Packed bytes resident. */
@@ -151,23 +170,32 @@ export class PackedWeights {
   ): boolean {
     const Np = (N + 7) & ~7;
     const bytes = K * Np * 4; // a multiple of 32: entries stay 16-byte aligned
-    const aBytes = align16(M * K * 4);
-    const cBytes = align16(M * N * 4);
-    const scratch = aBytes + cBytes + 16 * K + 128 + scaleBytes(scale);
+    const rows = pieceRows(M, K, N);
+    const aBytes = align16(rows * K * 4);
+    const cBytes = align16(rows * N * 4);
+    const scratch = aBytes + cBytes + 16 * K + 128 + align16(scaleSpan(scale, rows, N) * 4);
     if (bytes > this.budget || scratch > this.maxScratch) return false;
     let e = this.byData.get(B)?.find((p) => p.off === bOff && p.K === K && p.N === N && p.trans === trans);
     let w: GemmExports | undefined;
     if (!e) {
       this.makeRoom(bytes);
       const ptr = this.top;
-      const stage = ptr + bytes; // raw B, row-major [K, N], packed from here into [ptr, ptr + bytes)
-      w = this.mod.memory(Math.max(stage + align16(K * N * 4), stage + scratch));
+      // B is packed a block of rows at a time (pack_b_rows: the panels come out exactly
+      // as from one pack_b) from a staging area above the entry that holds STAGE_BYTES
+      // of B instead of all of it
+      const stage = ptr + bytes;
+      const kr = Math.min(K, Math.max(1, Math.floor(STAGE_BYTES / (4 * N))));
+      w = this.mod.memory(Math.max(stage + align16(kr * N * 4), stage + scratch));
       if (!w) return false;
       const u = new Uint32Array(w.mem.buffer);
       const src = new Uint32Array(B.buffer, B.byteOffset, B.length);
-      if (!trans) u.set(src.subarray(bOff, bOff + K * N), stage >> 2);
-      else transposeInto(src, bOff, N, K, u, stage >> 2);
-      w.pack_b(stage, K, N, ptr);
+      for (let k0 = 0; k0 < K; k0 += kr) {
+        const r = Math.min(kr, K - k0);
+        // rows k0 .. k0 + r - 1 of B, row-major [r, N]
+        if (trans) transposeInto(src, bOff + k0, N, r, u, stage >> 2, K);
+        else u.set(src.subarray(bOff + k0 * N, bOff + (k0 + r) * N), stage >> 2);
+        w.pack_b_rows(stage, r, N, ptr + k0 * 32, K);
+      }
       e = { ref: new WeakRef(B), off: bOff, K, N, trans, bytes, ptr, used: 0 };
       this.entries.push(e);
       this.top = ptr + bytes;
@@ -181,12 +209,15 @@ export class PackedWeights {
     e.used = ++this.clock;
     const aPtr = this.top;
     const cPtr = aPtr + aBytes;
-    const v = new Float32Array(w.mem.buffer);
-    v.set(A.subarray(aOff, aOff + M * K), aPtr >> 2);
     const wa = cPtr + cBytes;
-    w.gemm_packed(aPtr, e.ptr, cPtr, M, K, N, wa);
-    applyScale(w, cPtr, M, N, scale, wa + 16 * K + 128);
-    C.set(v.subarray(cPtr >> 2, (cPtr >> 2) + M * N), cOff);
+    const v = new Float32Array(w.mem.buffer);
+    for (let i = 0; i < M; i += rows) {
+      const r = Math.min(rows, M - i);
+      v.set(A.subarray(aOff + i * K, aOff + (i + r) * K), aPtr >> 2);
+      w.gemm_packed(aPtr, e.ptr, cPtr, r, K, N, wa);
+      applyScale(w, cPtr, i, r, N, scale, wa + 16 * K + 128);
+      C.set(v.subarray(cPtr >> 2, (cPtr >> 2) + r * N), cOff + i * N);
+    }
     return true;
   }
 
@@ -236,15 +267,18 @@ export class PackedWeights {
   }
 }
 
-/** dst[d0 + k*N + n] = src[s0 + n*K + k] (an [N, K] block transposed), bit patterns kept. */
-function transposeInto(src: Uint32Array, s0: number, N: number, K: number, dst: Uint32Array, d0: number): void {
+/**
+ * dst[d0 + k*N + n] = src[s0 + n*ld + k] for n < N, k < K (an [N, K] block of an [N, ld]
+ * row-major matrix, ld = K by default, transposed), bit patterns kept.
+ */
+function transposeInto(src: Uint32Array, s0: number, N: number, K: number, dst: Uint32Array, d0: number, ld = K): void {
   const T = 32;
   for (let n0 = 0; n0 < N; n0 += T) {
     const n1 = Math.min(N, n0 + T);
     for (let k0 = 0; k0 < K; k0 += T) {
       const k1 = Math.min(K, k0 + T);
       for (let n = n0; n < n1; n++) {
-        const s = s0 + n * K;
+        const s = s0 + n * ld;
         for (let k = k0; k < k1; k++) dst[d0 + k * N + n] = src[s + k]!;
       }
     }
@@ -252,10 +286,11 @@ function transposeInto(src: Uint32Array, s0: number, N: number, K: number, dst: 
 }
 
 /**
- * One-shot product in the shared instance: copies A and B (B transposed on the way in
- * when `trans`: B then holds [N, K] at bOff) into wasm memory, packs B, runs, applies
- * `scale` if given, and writes C[cOff .. cOff + M*N) in one copy (C's previous contents
- * are ignored). Returns false (nothing written) when declined.
+ * One-shot product in the shared instance: copies B (transposed on the way in when
+ * `trans`: B then holds [N, K] at bOff) into wasm memory and packs it, then runs blocks
+ * of rows of A (pieceRows), applies `scale` if given and writes C[cOff .. cOff + M*N)
+ * block by block (C's previous contents are ignored). The blocks reuse the bytes where
+ * B was before packing. Returns false (nothing written) when declined.
  */
 export function gemmF32WasmOnce(
   A: Float32Array, aOff: number,
@@ -265,20 +300,26 @@ export function gemmF32WasmOnce(
   scale?: GemmScale,
 ): boolean {
   const Np = (N + 7) & ~7;
-  const bPtr = align16(M * K * 4);
-  const cPtr = bPtr + align16(K * N * 4);
-  const wsPtr = cPtr + align16(M * N * 4);
-  const cinPtr = wsPtr + K * Np * 4 + 16 * K + 128;
-  const w = gemmModule.memory(cinPtr + scaleBytes(scale));
+  const rows = pieceRows(M, K, N);
+  const packPtr = 0;
+  const bPtr = K * Np * 4; // raw B until packed, then the blocks' A, C, workspace and Gemm's C
+  const aPtr = bPtr;
+  const cPtr = aPtr + align16(rows * K * 4);
+  const waPtr = cPtr + align16(rows * N * 4);
+  const cinPtr = waPtr + 16 * K + 128;
+  const w = gemmModule.memory(Math.max(bPtr + align16(K * N * 4), cinPtr + align16(scaleSpan(scale, rows, N) * 4)));
   if (!w) return false;
   const v = new Float32Array(w.mem.buffer);
-  v.set(A.subarray(aOff, aOff + M * K), 0);
   if (!trans) v.set(B.subarray(bOff, bOff + K * N), bPtr >> 2);
   else transposeInto(new Uint32Array(B.buffer, B.byteOffset, B.length), bOff, N, K, new Uint32Array(w.mem.buffer), bPtr >> 2);
-  w.pack_b(bPtr, K, N, wsPtr);
-  w.gemm_packed(0, wsPtr, cPtr, M, K, N, wsPtr + K * Np * 4);
-  applyScale(w, cPtr, M, N, scale, cinPtr);
-  C.set(v.subarray(cPtr >> 2, (cPtr >> 2) + M * N), cOff);
+  w.pack_b(bPtr, K, N, packPtr);
+  for (let i = 0; i < M; i += rows) {
+    const r = Math.min(rows, M - i);
+    v.set(A.subarray(aOff + i * K, aOff + (i + r) * K), aPtr >> 2);
+    w.gemm_packed(aPtr, packPtr, cPtr, r, K, N, waPtr);
+    applyScale(w, cPtr, i, r, N, scale, cinPtr);
+    C.set(v.subarray(cPtr >> 2, (cPtr >> 2) + r * N), cOff + i * N);
+  }
   return true;
 }
 
@@ -294,9 +335,12 @@ const BATCH_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * For t < count: C[t*M*N ..] (M x N, overwritten) = A[aOffs[t] ..] (M x K) · B[bOffs[t] ..]
- * (K x N). A and B are copied into wasm memory once each (the spans the offsets cover),
- * the products run in one call (gemm_batch: B repacked only when it changes from one
- * entry to the next), and C comes back in one copy.
+ * (K x N). The products run in pieces of consecutive entries of about PIECE_BYTES: per
+ * piece, the spans of A and B its offsets cover are copied into wasm memory once each,
+ * its products run in one call (gemm_batch: B repacked only when it changes from one
+ * entry to the next, and at the start of a piece; packing is a bit-exact copy), and its
+ * C comes back in one copy. The memory for the largest piece is secured before anything
+ * is written.
  */
 export function gemmF32BatchWasm(
   A: Float32Array, aOffs: ArrayLike<number>,
@@ -305,34 +349,44 @@ export function gemmF32BatchWasm(
   count: number, M: number, K: number, N: number,
 ): boolean {
   if (count === 0) return true;
-  let aLo = Infinity, aHi = 0, bLo = Infinity, bHi = 0;
-  for (let t = 0; t < count; t++) {
-    aLo = Math.min(aLo, aOffs[t]!);
-    aHi = Math.max(aHi, aOffs[t]! + M * K);
-    bLo = Math.min(bLo, bOffs[t]!);
-    bHi = Math.max(bHi, bOffs[t]! + K * N);
-  }
+  const per = Math.max(1, Math.floor(PIECE_BYTES / (4 * (M * K + K * N + M * N))));
   const Np = (N + 7) & ~7;
-  const bPtr = align16((aHi - aLo) * 4);
-  const cPtr = bPtr + align16((bHi - bLo) * 4);
-  const tab = cPtr + align16(count * M * N * 4);
-  const ws = tab + align16(count * 12);
-  const total = ws + K * Np * 4 + 16 * K + 128;
+  const pieces: { t0: number; t1: number; aLo: number; aHi: number; bLo: number; bHi: number; bPtr: number; cPtr: number; tab: number; ws: number }[] = [];
+  let need = 0;
+  for (let t0 = 0; t0 < count; t0 += per) {
+    const t1 = Math.min(count, t0 + per);
+    let aLo = Infinity, aHi = 0, bLo = Infinity, bHi = 0;
+    for (let t = t0; t < t1; t++) {
+      aLo = Math.min(aLo, aOffs[t]!);
+      aHi = Math.max(aHi, aOffs[t]! + M * K);
+      bLo = Math.min(bLo, bOffs[t]!);
+      bHi = Math.max(bHi, bOffs[t]! + K * N);
+    }
+    const bPtr = align16((aHi - aLo) * 4);
+    const cPtr = bPtr + align16((bHi - bLo) * 4);
+    const tab = cPtr + align16((t1 - t0) * M * N * 4);
+    const ws = tab + align16((t1 - t0) * 12);
+    need = Math.max(need, ws + K * Np * 4 + 16 * K + 128);
+    pieces.push({ t0, t1, aLo, aHi, bLo, bHi, bPtr, cPtr, tab, ws });
+  }
   // above the shared instance's size a throw-away instance per call would cost more than
   // the per-batch calls (which each fit the shared instance) save
-  if (total > BATCH_MAX_BYTES) return false;
-  const w = gemmModule.memory(total);
+  if (need > BATCH_MAX_BYTES) return false;
+  const w = gemmModule.memory(need);
   if (!w) return false;
   const v = new Float32Array(w.mem.buffer);
-  v.set(A.subarray(aLo, aHi), 0);
-  v.set(B.subarray(bLo, bHi), bPtr >> 2);
-  const ti = new Int32Array(w.mem.buffer, tab, count * 3);
-  for (let t = 0; t < count; t++) {
-    ti[3 * t] = (aOffs[t]! - aLo) * 4;
-    ti[3 * t + 1] = bPtr + (bOffs[t]! - bLo) * 4;
-    ti[3 * t + 2] = cPtr + t * M * N * 4;
+  const ti = new Int32Array(w.mem.buffer);
+  for (const p of pieces) {
+    const k = p.t1 - p.t0;
+    v.set(A.subarray(p.aLo, p.aHi), 0);
+    v.set(B.subarray(p.bLo, p.bHi), p.bPtr >> 2);
+    for (let t = p.t0, e = p.tab >> 2; t < p.t1; t++, e += 3) {
+      ti[e] = (aOffs[t]! - p.aLo) * 4;
+      ti[e + 1] = p.bPtr + (bOffs[t]! - p.bLo) * 4;
+      ti[e + 2] = p.cPtr + (t - p.t0) * M * N * 4;
+    }
+    w.gemm_batch(p.tab, k, M, K, N, p.ws);
+    C.set(v.subarray(p.cPtr >> 2, (p.cPtr >> 2) + k * M * N), p.t0 * M * N);
   }
-  w.gemm_batch(tab, count, M, K, N, ws);
-  C.set(v.subarray(cPtr >> 2, (cPtr >> 2) + count * M * N));
   return true;
 }

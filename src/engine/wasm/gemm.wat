@@ -37,6 +37,7 @@
 ;;       c: C, M x Np row-major, Np = N rounded up to a multiple of 8 (fully overwritten)
 ;;       ws: K*Np*4 bytes (packed B) followed by 16*K bytes (packed A block)
 ;;   pack_b(b, K, N, dst)              B -> panels (K*Np*4 bytes at dst), kept by the caller
+;;   pack_b_rows(b, R, N, dst, K)      the same, a block of R rows of B at a time
 ;;   gemm_packed(a, bp, c, M, K, N, wa) C (exactly M x N) = A · (B packed at bp);
 ;;       wa: 16*K + 128 bytes of workspace
 ;;   gemm_batch(tab, count, M, K, N, ws) count products in one call (see there)
@@ -116,13 +117,22 @@
   ;; B (K x N at b) -> panels of 8 columns at dst: panel p, row k at dst + (p*K + k)*32.
   ;; Columns >= N are +0. Pure copies (i32 moves keep every bit pattern).
   (func $pack_b (param $b i32) (param $K i32) (param $N i32) (param $dst i32)
-    (local $j i32) (local $src i32) (local $end i32) (local $nb i32) (local $w i32) (local $q i32)
+    (call $pack_rows (local.get $b) (local.get $K) (local.get $N) (local.get $dst) (local.get $K)))
+
+  ;; Rows k0 .. k0+R-1 of a K x N matrix B, given as R x N row-major at b, into their
+  ;; places in $pack_b's panels of all of B: dst = panels + k0*32, panel p of these rows
+  ;; at dst + p*K*32. Every 32-byte row of a panel is a copy of its own 8 values of B
+  ;; (+0 past column N), so packing B in blocks of rows gives exactly the bytes of one
+  ;; $pack_b.
+  (func $pack_rows (param $b i32) (param $R i32) (param $N i32) (param $dst i32) (param $K i32)
+    (local $j i32) (local $src i32) (local $end i32) (local $nb i32) (local $w i32) (local $q i32) (local $base i32)
     (local.set $nb (i32.shl (local.get $N) (i32.const 2)))
     (block $done
       (loop $panel
         (br_if $done (i32.ge_u (local.get $j) (local.get $N)))
         (local.set $src (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
-        (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $K) (i32.const 5))))
+        (local.set $base (local.get $dst))
+        (local.set $end (i32.add (local.get $dst) (i32.shl (local.get $R) (i32.const 5))))
         (local.set $w (i32.sub (local.get $N) (local.get $j)))   ;; columns left
         (if (i32.ge_u (local.get $w) (i32.const 8))
           (then   ;; a full panel: two vector moves per k
@@ -149,6 +159,7 @@
                 (local.set $src (i32.add (local.get $src) (local.get $nb)))
                 (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
                 (br $part)))))
+        (local.set $dst (i32.add (local.get $base) (i32.shl (local.get $K) (i32.const 5))))   ;; the next panel
         (local.set $j (i32.add (local.get $j) (i32.const 8)))
         (br $panel))))
 
@@ -274,6 +285,12 @@
   ;; form gemm_packed reads. Exported so a constant B is packed once and kept.
   (func (export "pack_b") (param $b i32) (param $K i32) (param $N i32) (param $dst i32)
     (call $pack_b (local.get $b) (local.get $K) (local.get $N) (local.get $dst)))
+
+  ;; pack_b_rows(b, R, N, dst, K): rows k0 .. k0+R-1 of a K x N B (R x N at b) into the
+  ;; panels of all of B, dst = panels + k0*32 (see $pack_rows): packing a constant B a
+  ;; block of rows at a time needs only that block in wasm memory.
+  (func (export "pack_b_rows") (param $b i32) (param $R i32) (param $N i32) (param $dst i32) (param $K i32)
+    (call $pack_rows (local.get $b) (local.get $R) (local.get $N) (local.get $dst) (local.get $K)))
 
   ;; gemm_packed(a, bp, c, M, K, N, wa): C = A·B with B pre-packed at bp; C exactly M x N
   ;; row-major (only its M*N values written); wa: 16*K + 128 bytes of workspace.

@@ -4,7 +4,7 @@
  * then runs its plain TypeScript loop (the reference), which gives the same bits.
  */
 import { wasmBytes } from './math.wasm.js';
-import { WasmKernelModule, align16, type KernelExports } from './runtime.js';
+import { PIECE_BYTES, SCRATCH_BASE, WasmKernelModule, align16, type KernelExports } from './runtime.js';
 
 type UnaryFn = (x: number, y: number, n: number) => void;
 
@@ -21,10 +21,14 @@ interface MathExports extends KernelExports {
   cols_sub_f32: (y: number, l: number, outer: number, N: number, inner: number) => void;
 }
 
-const mod = new WasmKernelModule<MathExports>(wasmBytes);
+const mod = new WasmKernelModule<MathExports>(wasmBytes, { shared: true });
 
-/** Bytes [0, TABLE_END) of the module memory hold its constant tables (math.wat $init). */
-export const TABLE_END = 1024;
+/**
+ * Bytes [0, TABLE_END) of the module memory hold its constant tables (math.wat $init).
+ * The memory is the scratch memory shared by the kernel modules, whose jobs all start at
+ * SCRATCH_BASE, so the tables written once at instantiation are never overwritten.
+ */
+export const TABLE_END = SCRATCH_BASE;
 
 /** The float32 unary functions with a SIMD kernel: y = f32(<fn>64(x)) from ../math. */
 export type UnaryOpF32 = 'exp' | 'erf' | 'sigmoid' | 'tanh';
@@ -36,15 +40,19 @@ export type UnaryOpF32 = 'exp' | 'erf' | 'sigmoid' | 'tanh';
  */
 export function unaryF32Wasm(op: UnaryOpF32, x: Float32Array, y: Float32Array): boolean {
   const n = Math.min(x.length, y.length);
-  const bytes = align16(n * 4);
-  const w = mod.memory(TABLE_END + 2 * bytes);
+  // in pieces of PIECE_BYTES, in place: each kernel loads a vector of x before it stores that vector of y
+  const step = Math.min(n, PIECE_BYTES >> 2);
+  const w = mod.memory(TABLE_END + align16(step * 4));
   if (!w) return false;
   const v = new Float32Array(w.mem.buffer);
-  v.set(x.subarray(0, n), TABLE_END >> 2);
+  const o = TABLE_END >> 2;
   const fn = op === 'exp' ? w.exp_f32 : op === 'erf' ? w.erf_f32 : op === 'sigmoid' ? w.sigmoid_f32 : w.tanh_f32;
-  fn(TABLE_END, TABLE_END + bytes, n);
-  const o = (TABLE_END + bytes) >> 2;
-  y.set(v.subarray(o, o + n));
+  for (let i = 0; i < n; i += step) {
+    const k = Math.min(step, n - i);
+    v.set(x.subarray(i, i + k), o);
+    fn(TABLE_END, TABLE_END, k);
+    y.set(v.subarray(o, o + k), i);
+  }
   return true;
 }
 
@@ -57,16 +65,19 @@ export function unaryF32Wasm(op: UnaryOpF32, x: Float32Array, y: Float32Array): 
  */
 export function geluF32Wasm(x: Float32Array, y: Float32Array, tanh: boolean, fallback: (i: number) => void): boolean {
   const n = Math.min(x.length, y.length);
-  const bytes = align16(n * 4);
-  const w = mod.memory(TABLE_END + 2 * bytes);
+  // in pieces of PIECE_BYTES, in place: gelu_f32 loads a vector of x before it stores that vector of y
+  const step = Math.min(n, PIECE_BYTES >> 2);
+  const w = mod.memory(TABLE_END + align16(step * 4));
   if (!w) return false;
-  const v = new Float32Array(w.mem.buffer);
-  v.set(x.subarray(0, n), TABLE_END >> 2);
-  w.gelu_f32(TABLE_END, TABLE_END + bytes, n, tanh ? 1 : 0);
-  const o = (TABLE_END + bytes) >> 2;
-  const out = v.subarray(o, o + n);
-  y.set(out);
-  for (let i = 0; i < n; i++) if (out[i] !== out[i]) fallback(i);
+  const o = TABLE_END >> 2;
+  for (let i = 0; i < n; i += step) {
+    const k = Math.min(step, n - i);
+    const v = new Float32Array(w.mem.buffer); // per piece: the fallbacks are caller code
+    v.set(x.subarray(i, i + k), o);
+    w.gelu_f32(TABLE_END, TABLE_END, k, tanh ? 1 : 0);
+    y.set(v.subarray(o, o + k), i);
+    for (let j = i; j < i + k; j++) if (y[j] !== y[j]) fallback(j);
+  }
   return true;
 }
 
@@ -86,30 +97,33 @@ export function softmaxRowsF32Wasm(
   logf: (v: number) => number,
   fallback: (r: number) => void,
 ): boolean {
-  const total = rows * N;
+  // rows are independent: pieces of whole rows of about PIECE_BYTES (x and y)
+  const step = Math.max(1, Math.min(rows, Math.floor(PIECE_BYTES / (8 * N))));
   // x and y (and tmp) get 16 spare bytes: a row's last vector reads/writes up to 12 bytes past it
-  const xBytes = align16(total * 4) + 16;
+  const xBytes = align16(step * N * 4) + 16;
   const tBytes = log ? align16(N * 4) + 16 : 0;
-  const sBytes = align16(rows * 8);
-  const w = mod.memory(TABLE_END + 2 * xBytes + tBytes + sBytes);
-  if (!w) return false;
   const xAt = TABLE_END;
   const yAt = xAt + xBytes;
   const tAt = yAt + xBytes;
   const sAt = tAt + tBytes;
-  const v = new Float32Array(w.mem.buffer);
-  v.set(x.subarray(0, total), xAt >> 2);
-  w.softmax_rows_f32(xAt, yAt, sAt, tAt, rows, N, log ? 1 : 0);
+  const w = mod.memory(sAt + align16(step * 8));
+  if (!w) return false;
   const st = sAt >> 2;
-  let bad: number[] | undefined;
-  for (let r = 0; r < rows; r++) {
-    const m = v[st + 2 * r]!;
-    if (m - m !== 0) (bad ??= []).push(r); // NaN or ±Inf
-    else if (log) v[st + r] = logf(v[st + 2 * r + 1]!); // l in place, row r's slot is read already
+  for (let r0 = 0; r0 < rows; r0 += step) {
+    const k = Math.min(step, rows - r0);
+    const v = new Float32Array(w.mem.buffer); // per piece: logf and the fallbacks are caller code
+    v.set(x.subarray(r0 * N, (r0 + k) * N), xAt >> 2);
+    w.softmax_rows_f32(xAt, yAt, sAt, tAt, k, N, log ? 1 : 0);
+    let bad: number[] | undefined;
+    for (let r = 0; r < k; r++) {
+      const m = v[st + 2 * r]!;
+      if (m - m !== 0) (bad ??= []).push(r0 + r); // NaN or ±Inf
+      else if (log) v[st + r] = logf(v[st + 2 * r + 1]!); // l in place, row r's slot is read already
+    }
+    if (log) w.rows_sub_f32(yAt, sAt, k, N);
+    y.set(v.subarray(yAt >> 2, (yAt >> 2) + k * N), r0 * N);
+    if (bad) for (const r of bad) fallback(r);
   }
-  if (log) w.rows_sub_f32(yAt, sAt, rows, N);
-  y.set(v.subarray(yAt >> 2, (yAt >> 2) + total));
-  if (bad) for (const r of bad) fallback(r);
   return true;
 }
 
@@ -133,35 +147,39 @@ export function softmaxColsF32Wasm(
   fallback: (o: number) => void,
 ): boolean {
   if (inner < 4) return false;
-  const total = outer * N * inner;
-  const cols = outer * inner;
-  const xBytes = align16(total * 4);
-  const cBytes = align16(cols * 4);
-  const w = mod.memory(TABLE_END + 2 * xBytes + 2 * cBytes);
-  if (!w) return false;
+  // slices are independent: pieces of whole slices [N, inner] of about PIECE_BYTES (x and y)
+  const S = N * inner;
+  const step = Math.max(1, Math.min(outer, Math.floor(PIECE_BYTES / (8 * S))));
+  const xBytes = align16(step * S * 4);
+  const cBytes = align16(step * inner * 4);
   const xAt = TABLE_END;
   const yAt = xAt + xBytes;
   const mAt = yAt + xBytes;
   const sAt = mAt + cBytes;
-  const v = new Float32Array(w.mem.buffer);
-  v.set(x.subarray(0, total), xAt >> 2);
-  w.softmax_cols_f32(xAt, yAt, mAt, sAt, outer, N, inner, log ? 1 : 0);
+  const w = mod.memory(sAt + cBytes);
+  if (!w) return false;
   const mo = mAt >> 2;
   const so = sAt >> 2;
-  let bad: number[] | undefined;
-  for (let o = 0; o < outer; o++) {
-    const b = o * inner;
-    let ok = true;
-    for (let c = 0; c < inner; c++) {
-      const m = v[mo + b + c]!;
-      if (m - m !== 0) ok = false; // NaN or ±Inf
+  for (let o0 = 0; o0 < outer; o0 += step) {
+    const k = Math.min(step, outer - o0);
+    const v = new Float32Array(w.mem.buffer); // per piece: logf and the fallbacks are caller code
+    v.set(x.subarray(o0 * S, (o0 + k) * S), xAt >> 2);
+    w.softmax_cols_f32(xAt, yAt, mAt, sAt, k, N, inner, log ? 1 : 0);
+    let bad: number[] | undefined;
+    for (let o = 0; o < k; o++) {
+      const b = o * inner;
+      let ok = true;
+      for (let c = 0; c < inner; c++) {
+        const m = v[mo + b + c]!;
+        if (m - m !== 0) ok = false; // NaN or ±Inf
+      }
+      if (!ok) (bad ??= []).push(o0 + o);
+      else if (log) for (let c = 0; c < inner; c++) v[so + b + c] = logf(v[so + b + c]!); // l in place of s
     }
-    if (!ok) (bad ??= []).push(o);
-    else if (log) for (let c = 0; c < inner; c++) v[so + b + c] = logf(v[so + b + c]!); // l in place of s
+    if (log) w.cols_sub_f32(yAt, sAt, k, N, inner);
+    y.set(v.subarray(yAt >> 2, (yAt >> 2) + k * S), o0 * S);
+    if (bad) for (const o of bad) fallback(o);
   }
-  if (log) w.cols_sub_f32(yAt, sAt, outer, N, inner);
-  y.set(v.subarray(yAt >> 2, (yAt >> 2) + total));
-  if (bad) for (const o of bad) fallback(o);
   return true;
 }
 
@@ -187,28 +205,36 @@ export function layerNormRowsF32Wasm(
   fallback: (r: number) => void,
 ): boolean {
   if (n > 2 ** 24) return false;
-  const total = rows * n;
-  const xBytes = align16(total * 4);
+  // rows are independent: pieces of whole rows of about PIECE_BYTES (x and y); scale and bias copied once
+  const step = Math.max(1, Math.min(rows, Math.floor(PIECE_BYTES / (8 * n))));
+  const xBytes = align16(step * n * 4);
   const pBytes = align16(n * 4);
-  const rBytes = align16(rows * 4);
-  const w = mod.memory(TABLE_END + 2 * xBytes + 2 * pBytes + 3 * rBytes);
-  if (!w) return false;
-  const xAt = TABLE_END;
-  const yAt = xAt + xBytes;
-  const sAt = yAt + xBytes;
+  const rBytes = align16(step * 4);
+  const sAt = TABLE_END;
   const bAt = sAt + pBytes;
-  const mAt = bAt + pBytes;
+  const xAt = bAt + pBytes;
+  const yAt = xAt + xBytes;
+  const mAt = yAt + xBytes;
   const iAt = mAt + rBytes;
   const fAt = iAt + rBytes;
-  const v = new Float32Array(w.mem.buffer);
-  v.set(x.subarray(0, total), xAt >> 2);
-  v.set(scale, sAt >> 2);
-  if (bias) v.set(bias, bAt >> 2);
-  w.layernorm_f32(xAt, yAt, rows, n, eps, sAt, bAt, bias ? 1 : 0, mAt, iAt, fAt);
-  y.set(v.subarray(yAt >> 2, (yAt >> 2) + total));
-  mean.set(v.subarray(mAt >> 2, (mAt >> 2) + rows));
-  inv.set(v.subarray(iAt >> 2, (iAt >> 2) + rows));
-  const fl = new Int32Array(w.mem.buffer, fAt, rows).slice();
-  for (let r = 0; r < rows; r++) if (fl[r]) fallback(r);
+  const w = mod.memory(fAt + rBytes);
+  if (!w) return false;
+  const v0 = new Float32Array(w.mem.buffer);
+  v0.set(scale, sAt >> 2);
+  if (bias) v0.set(bias, bAt >> 2);
+  for (let r0 = 0; r0 < rows; r0 += step) {
+    const k = Math.min(step, rows - r0);
+    // views per piece: the fallbacks of the previous piece ran caller code
+    const v = new Float32Array(w.mem.buffer);
+    v.set(x.subarray(r0 * n, (r0 + k) * n), xAt >> 2);
+    w.layernorm_f32(xAt, yAt, k, n, eps, sAt, bAt, bias ? 1 : 0, mAt, iAt, fAt);
+    y.set(v.subarray(yAt >> 2, (yAt >> 2) + k * n), r0 * n);
+    mean.set(v.subarray(mAt >> 2, (mAt >> 2) + k), r0);
+    inv.set(v.subarray(iAt >> 2, (iAt >> 2) + k), r0);
+    const fl = new Int32Array(w.mem.buffer, fAt, k);
+    let bad: number[] | undefined;
+    for (let r = 0; r < k; r++) if (fl[r]) (bad ??= []).push(r0 + r);
+    if (bad) for (const r of bad) fallback(r);
+  }
   return true;
 }

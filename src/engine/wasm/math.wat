@@ -22,10 +22,14 @@
 ;;
 ;; Memory: bytes [0, 1024) hold the erf coefficient table (written by the start function,
 ;; bytes [0, 960)) and 16-byte scratch slots at 992 ($exp64pair) and 1008 ($lnrow);
-;; callers lay out their data from byte 1024 (TABLE_END in math.ts). Elementwise kernels
+;; callers lay out their data from byte 1024 (TABLE_END in math.ts). This memory is the
+;; scratch memory every kernel module shares (runtime.ts): they all lay out their jobs from
+;; byte 1024 (SCRATCH_BASE), so the table written once at instantiation stays intact. Elementwise kernels
 ;; work four lanes at a time: x and y are readable/writable up to 16*ceil(n/4) bytes.
 (module
-  (memory (export "mem") 1)
+  ;; the scratch memory shared by the kernel modules (runtime.ts); re-exported so callers reach it as mem
+  (import "env" "mem" (memory 1))
+  (export "mem" (memory 0))
   (start $init)
 
   ;; ---------------------------------------------------------------------------

@@ -28,7 +28,9 @@
 ;; (overlapping) vector. Border columns, and rows with fewer than 4 interior columns, run
 ;; the same rule one lane at a time.
 (module
-  (memory (export "mem") 1)
+  ;; the scratch memory shared by the kernel modules (runtime.ts); re-exported so callers reach it as mem
+  (import "env" "mem" (memory 1))
+  (export "mem" (memory 0))
 
   ;; One output element (plane base xp, window top-left hs, ws in input coordinates),
   ;; scalar: returns the bits to store.

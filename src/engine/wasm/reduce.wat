@@ -21,9 +21,11 @@
 ;; NOT guaranteed here (WebAssembly leaves NaN payloads of arithmetic open): the caller
 ;; hands any job with a NaN output back to the reference.
 ;;
-;; Memory: the caller lays x and y out from byte 0; reads stay inside x (no spare bytes).
+;; Memory: the caller lays x and y out (from SCRATCH_BASE, runtime.ts); reads stay inside x (no spare bytes).
 (module
-  (memory (export "mem") 1)
+  ;; the scratch memory shared by the kernel modules (runtime.ts); re-exported so callers reach it as mem
+  (import "env" "mem" (memory 1))
+  (export "mem" (memory 0))
 
   ;; The identity of `mode`, splatted.
   (func $ident (param $mode i32) (result v128)

@@ -6,7 +6,7 @@
  * same bits for every other output.
  */
 import { wasmBytes } from './reduce.wasm.js';
-import { WasmKernelModule, align16, type KernelExports } from './runtime.js';
+import { PIECE_BYTES, SCRATCH_BASE, WasmKernelModule, align16, type KernelExports } from './runtime.js';
 
 type ReduceFn = (mode: number, x: number, y: number, O: number, R: number, C: number) => void;
 
@@ -16,7 +16,7 @@ interface ReduceExports extends KernelExports {
   arg_f32: (x: number, y: number, O: number, R: number, C: number, isMax: number, last: number) => void;
 }
 
-const mod = new WasmKernelModule<ReduceExports>(wasmBytes);
+const mod = new WasmKernelModule<ReduceExports>(wasmBytes, { shared: true });
 
 /** Modes of reduce.wat, the same numbers as reduce.ts (SUM, SUMSQ, L1, PROD, MAX, MIN). */
 export const REDUCE_MODES = 6;
@@ -63,13 +63,21 @@ export function reduceF32Wasm(mode: number, x: Float32Array, shape: readonly num
   const n = O * C;
   // one output (a full reduction) is a single sequential chain: nothing to vectorise
   if (n < 4 || O * R * C !== x.length || y.length !== n) return false;
-  const xBytes = align16(x.length * 4);
-  const w = mod.memory(xBytes + align16(n * 4));
+  // outer blocks are independent: x goes in pieces of whole blocks [R, C] of about
+  // PIECE_BYTES while every output stays in wasm memory until all are checked
+  const step = Math.max(1, Math.min(O, Math.floor(PIECE_BYTES / (4 * R * C))));
+  const yAt = SCRATCH_BASE;
+  const xAt = yAt + align16(n * 4);
+  const w = mod.memory(xAt + align16(step * R * C * 4));
   if (!w) return false;
   const v = new Float32Array(w.mem.buffer);
-  v.set(x, 0);
-  (C >= 4 ? w.reduce_cols_f32 : w.reduce_lanes_f32)(mode, 0, xBytes, O, R, C);
-  const out = v.subarray(xBytes >> 2, (xBytes >> 2) + n);
+  const fn = C >= 4 ? w.reduce_cols_f32 : w.reduce_lanes_f32;
+  for (let o = 0; o < O; o += step) {
+    const k = Math.min(step, O - o);
+    v.set(x.subarray(o * R * C, (o + k) * R * C), xAt >> 2);
+    fn(mode, xAt, yAt + o * C * 4, k, R, C);
+  }
+  const out = v.subarray(yAt >> 2, (yAt >> 2) + n);
   // NaN outputs' bit patterns are the reference's business: hand the whole job back
   for (let i = 0; i < n; i++) if (out[i] !== out[i]) return false;
   y.set(out);
@@ -85,12 +93,19 @@ export function reduceF32Wasm(mode: number, x: Float32Array, shape: readonly num
 export function argF32Wasm(x: Float32Array, outer: number, N: number, inner: number, isMax: boolean, last: boolean, y: BigInt64Array): boolean {
   const n = outer * inner;
   if (N < 1 || n < 4 || x.length < MIN_ELEMENTS || outer * N * inner !== x.length || y.length !== n) return false;
-  const xBytes = align16(x.length * 4);
-  const w = mod.memory(xBytes + align16(n * 4));
+  // outer slices are independent: x goes in pieces of whole slices [N, inner] of about PIECE_BYTES
+  const step = Math.max(1, Math.min(outer, Math.floor(PIECE_BYTES / (4 * N * inner))));
+  const yAt = SCRATCH_BASE;
+  const xAt = yAt + align16(n * 4);
+  const w = mod.memory(xAt + align16(step * N * inner * 4));
   if (!w) return false;
-  new Float32Array(w.mem.buffer).set(x, 0);
-  w.arg_f32(0, xBytes, outer, N, inner, isMax ? 1 : 0, last ? 1 : 0);
-  const idx = new Int32Array(w.mem.buffer, xBytes, n);
+  const v = new Float32Array(w.mem.buffer);
+  for (let o = 0; o < outer; o += step) {
+    const k = Math.min(step, outer - o);
+    v.set(x.subarray(o * N * inner, (o + k) * N * inner), xAt >> 2);
+    w.arg_f32(xAt, yAt + o * inner * 4, k, N, inner, isMax ? 1 : 0, last ? 1 : 0);
+  }
+  const idx = new Int32Array(w.mem.buffer, yAt, n);
   for (let i = 0; i < n; i++) y[i] = BigInt(idx[i]!);
   return true;
 }
