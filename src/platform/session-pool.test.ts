@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createSessionPool, nodeWorkerEndpoint, spawnSessionWorker, SessionPool } from './session-pool.js';
+import { createSessionPool, nodeWorkerEndpoint, sharedWorkerEndpoint, spawnSessionWorker, SessionPool } from './session-pool.js';
+import type { Endpoint } from '../engine/parallel/pool.js';
+import { CONTROL_BYTES, SharedSlot } from '../engine/parallel/shared.js';
 import { createWebSessionPool, type WebWorkerLike } from '../engine/parallel/web.js';
 import { createSession } from '../engine/session.js';
 import { buildModel } from '../onnx/build.js';
@@ -31,11 +33,11 @@ test('worker threads: bit-identical CNN (batch 8 and 7) and MLP for 1, 2 and 4 w
   const cnn7 = cnnModel(7);
   const mlp = mlpModel(9, [64, 32, 10]);
   const started = await Promise.all([
-    createSessionPool(cnn8.bytes, { workers: 4 }),
-    createSessionPool(cnn7.bytes, { workers: 2 }),
-    createSessionPool(cnn7.bytes, { workers: 4 }),
-    createSessionPool(mlp.bytes, { workers: 2 }),
-    createSessionPool(cnn8.bytes, { workers: 1 }),
+    createSessionPool(cnn8.bytes, { warmupMs: 0, workers: 4 }),
+    createSessionPool(cnn7.bytes, { warmupMs: 0, workers: 2 }),
+    createSessionPool(cnn7.bytes, { warmupMs: 0, workers: 4 }),
+    createSessionPool(mlp.bytes, { warmupMs: 0, workers: 2 }),
+    createSessionPool(cnn8.bytes, { warmupMs: 0, workers: 1 }),
   ]);
   const [c8x4, c7x2, c7x4, mlpx2, c8x1] = started.map(track);
   for (const p of started) assert.equal(p.liveWorkers, (p === c8x1 ? 1 : p === c8x4 || p === c7x4 ? 4 : 2) - 1);
@@ -57,6 +59,104 @@ test('worker threads: bit-identical CNN (batch 8 and 7) and MLP for 1, 2 and 4 w
   for (const p of started) assert.equal(p.liveWorkers, (p === c8x1 ? 1 : p === c8x4 || p === c7x4 ? 4 : 2) - 1);
 });
 
+test('shared memory: the workers answer (not only stolen slices), bit-identical; the postMessage protocol too', async () => {
+  const m = cnnModel(8);
+  const want = createSession(m.bytes).run(m.feeds).outputList;
+  // a symbolic batch: feeds of growing size hand new buffers over, then smaller ones again
+  const F = DType.float32;
+  const mm = buildModel({
+    inputs: [{ name: 'a', dtype: F, shape: ['N', 24] }],
+    outputs: [{ name: 'c', dtype: F }],
+    initializers: { b: randomTensor([24, 40], 9) },
+    nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['c'] }],
+  });
+  const eps = [sharedWorkerEndpoint(), sharedWorkerEndpoint()];
+  const [pool, mp, warm, msg] = (
+    await Promise.all([
+      SessionPool.start(m.bytes, eps, { spinMs: 0.2 }),
+      SessionPool.start(mm, [sharedWorkerEndpoint()]),
+      // a worker that warmed up on zero feeds first
+      SessionPool.start(m.bytes, [sharedWorkerEndpoint()], { warmupMs: 20 }),
+      createSessionPool(m.bytes, { warmupMs: 0, workers: 2, sharedMemory: false }),
+    ])
+  ).map(track);
+  // a worker that was asleep (or descheduled: a loaded machine) loses its slice to the
+  // caller, but not every one of 200
+  for (let r = 0; r < 200 && !eps.every((e) => e.shared!.answered > 0); r++) assertSame((await pool!.run(m.feeds)).outputList, want);
+  assert.ok(eps.every((e) => e.shared!.answered > 0), `answered: ${eps.map((e) => e.shared!.answered)}`);
+  assert.equal(pool!.liveWorkers, 2);
+  for (const n of [2, 300, 5000, 7, 301]) {
+    const a = randomTensor([n, 24], n);
+    assertSame((await mp!.run({ a })).outputList, createSession(mm).run({ a }).outputList);
+  }
+  assert.equal(mp!.liveWorkers, 1);
+  assertSame((await warm!.run(m.feeds)).outputList, want);
+  assertSame((await msg!.run(m.feeds)).outputList, want);
+  assert.equal(msg!.liveWorkers, 1);
+});
+
+/**
+ * A pool endpoint without a thread: its shared slot is driven by `act`, called right after
+ * each offer (a worker that never comes, one that takes the job and hangs, one that fails).
+ */
+function fakeShared(act: (ctl: Int32Array) => void) {
+  const ctl = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
+  const slot = new SharedSlot(ctl, { post: () => {}, take: () => undefined });
+  const offer = slot.offer.bind(slot);
+  slot.offer = (feeds, limit) => {
+    const ok = offer(feeds, limit);
+    if (ok) act(ctl);
+    return ok;
+  };
+  let listener: (m: { type: 'ready' }) => void = () => {};
+  const state = { terminated: false };
+  const ep: Endpoint = {
+    shared: slot,
+    postMessage: (msg) => void (msg.type === 'init' && queueMicrotask(() => listener({ type: 'ready' }))),
+    onMessage: (l) => (listener = l as typeof listener),
+    onFailure: () => {},
+    terminate: () => (state.terminated = true),
+  };
+  return { ep, state };
+}
+// control words of ./shared.ts
+const STATE = 1, STATUS = 2, OFFERED = 1, RUNNING = 2, DONE = 4;
+
+test('shared memory: a worker that never starts, hangs on a slice or fails -> same bits, no hang', async () => {
+  const m = cnnModel(8);
+  const want = createSession(m.bytes).run(m.feeds).outputList;
+  // never starts: the caller steals every slice; the worker stays in service
+  const idle = fakeShared(() => {});
+  const ip = track(await SessionPool.start(m.bytes, [idle.ep]));
+  for (let r = 0; r < 3; r++) assertSame((await ip.run(m.feeds)).outputList, want);
+  assert.equal(ip.liveWorkers, 1);
+  // takes its slice and hangs: computed on the caller after a short patience, no new job
+  // while busy, dropped once busy past the liveness timeout
+  const hung = fakeShared((ctl) => Atomics.compareExchange(ctl, STATE, OFFERED, RUNNING));
+  const hp = track(await SessionPool.start(m.bytes, [hung.ep], { timeoutMs: 30 }));
+  const t0 = performance.now();
+  assertSame((await hp.run(m.feeds)).outputList, want);
+  assertSame((await hp.run(m.feeds)).outputList, want);
+  assert.ok(performance.now() - t0 < 1000);
+  assert.equal(hp.liveWorkers, 1);
+  // its deadline: 30 ms + 4 x the caller's slice time after the first run
+  for (let i = 0; i < 100 && hp.liveWorkers > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    assertSame((await hp.run(m.feeds)).outputList, want);
+  }
+  assert.equal(hp.liveWorkers, 0);
+  assert.ok(hung.state.terminated);
+  // reports a failed slice: the whole batch re-runs on the caller (its result or its error)
+  const failing = fakeShared((ctl) => {
+    Atomics.compareExchange(ctl, STATE, OFFERED, RUNNING);
+    Atomics.store(ctl, STATUS, 1);
+    Atomics.store(ctl, STATE, DONE);
+  });
+  const fp = track(await SessionPool.start(m.bytes, [failing.ep]));
+  assertSame((await fp.run(m.feeds)).outputList, want);
+  assert.equal(fp.liveWorkers, 1);
+});
+
 test('worker threads: two fed matrices split A only; the transformer and batch 1 run single-threaded', async () => {
   const F = DType.float32;
   const mm = buildModel({
@@ -68,18 +168,18 @@ test('worker threads: two fed matrices split A only; the transformer and batch 1
     nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['c'] }],
   });
   const feeds = { a: randomTensor([48, 32], 1), b: randomTensor([32, 40], 2) };
-  const pool = track(await createSessionPool(mm, { workers: 2, spinMs: 0.5 }));
+  const pool = track(await createSessionPool(mm, { warmupMs: 0, workers: 2, spinMs: 0.5 }));
   assert.deepEqual(pool.plan(feeds).plan, { splitInputs: ['a'], batch: 48 });
   for (let r = 0; r < 3; r++) assertSame((await pool.run(feeds)).outputList, createSession(mm).run(feeds).outputList);
   assert.equal(pool.liveWorkers, 1);
 
   const t = transformerModel(8, 16, 2, 32);
-  const tp = track(await createSessionPool(t.bytes, { workers: 2 }));
+  const tp = track(await createSessionPool(t.bytes, { warmupMs: 0, workers: 2 }));
   assert.equal(tp.plan(t.feeds).plan, undefined);
   assertSame((await tp.run(t.feeds)).outputList, createSession(t.bytes).run(t.feeds).outputList);
 
   const one = cnnModel(1);
-  const op = track(await createSessionPool(one.bytes, { workers: 2 }));
+  const op = track(await createSessionPool(one.bytes, { warmupMs: 0, workers: 2 }));
   assertSame((await op.run(one.feeds)).outputList, createSession(one.bytes).run(one.feeds).outputList);
 });
 
@@ -123,7 +223,7 @@ test('worker threads: a killed worker or a hung one -> the caller computes its s
 test('worker threads: bad feeds give the single-thread typed error', async () => {
   const m = cnnModel(8);
   const session = createSession(m.bytes);
-  const pool = track(await createSessionPool(m.bytes, { workers: 2 }));
+  const pool = track(await createSessionPool(m.bytes, { warmupMs: 0, workers: 2 }));
   const bad: Record<string, Tensor>[] = [{ x: randomTensor([8, 1, 28, 27], 1) }, { z: m.feeds.x! }];
   for (const feeds of bad) {
     let want: Error | undefined;
@@ -171,9 +271,9 @@ test('an idle pool keeps no process alive, closed or not', async () => {
     import { createSessionPool } from ${JSON.stringify(new URL('./session-pool.ts', import.meta.url).href)};
     import { cnnModel } from ${JSON.stringify(new URL('../../test/fixtures/models.ts', import.meta.url).href)};
     const m = cnnModel(4);
-    const a = await createSessionPool(m.bytes, { workers: 2 });
+    const a = await createSessionPool(m.bytes, { warmupMs: 0, workers: 2 });
     await a.run(m.feeds);
-    const b = await createSessionPool(m.bytes, { workers: 2 });
+    const b = await createSessionPool(m.bytes, { warmupMs: 0, workers: 2 });
     await b.run(m.feeds);
     await b.close();
     console.log('done', a.liveWorkers, b.liveWorkers);

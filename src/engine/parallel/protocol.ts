@@ -6,8 +6,8 @@
  */
 import { VerinferError } from '../../errors.js';
 import { loadModel } from '../../onnx/load.js';
-import type { ModelIR } from '../../onnx/model.js';
-import type { DType, TensorData } from '../../tensor/dtype.js';
+import { requiredInputs, type ModelIR } from '../../onnx/model.js';
+import { allocData, isDType, type DType, type TensorData } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Session, type SessionOptions } from '../session.js';
 
@@ -19,7 +19,8 @@ export interface WireTensor {
 }
 
 export type ToWorker =
-  | { type: 'init'; model: Uint8Array; options: SessionOptions }
+  /** `warmupMs`: see SessionPoolOptions.warmupMs. */
+  | { type: 'init'; model: Uint8Array; options: SessionOptions; warmupMs?: number }
   /** Runs feeds with the given tensor-size limit (see ./pool.ts, "limits"). */
   | { type: 'run'; id: number; feeds: Record<string, WireTensor>; maxTensorBytes: number };
 
@@ -53,7 +54,7 @@ export class SliceSessions {
   private readonly byLimit = new Map<number, Session>();
   constructor(
     readonly model: ModelIR,
-    private readonly options: SessionOptions,
+    readonly options: SessionOptions,
   ) {}
 
   get(maxTensorBytes: number): Session {
@@ -73,18 +74,26 @@ export interface WorkerScope {
   addEventListener(type: 'message', listener: (e: { data: ToWorker }) => void): void;
 }
 
-/** Serves pool requests: one session per worker, built once from the model bytes. */
-export function serveSessionWorker(scope: WorkerScope): void {
+/**
+ * Serves pool requests: one session per worker, built once from the model bytes.
+ * `onReady` (optional) gets the sessions after 'ready' was posted: the Node worker then
+ * enters its shared-memory job loop (./shared.ts).
+ */
+export function serveSessionWorker(scope: WorkerScope, onReady?: (sessions: SliceSessions) => void): void {
   let sessions: SliceSessions | undefined;
   scope.addEventListener('message', (e) => {
     const m = e.data;
     if (m.type === 'init') {
       try {
-        sessions = new SliceSessions(sliceModel(loadModel(m.model, m.options)), m.options);
+        const ir = loadModel(m.model, m.options);
+        sessions = new SliceSessions(sliceModel(ir), m.options);
+        if (m.warmupMs && m.warmupMs > 0) warmUp(ir, sessions, m.warmupMs);
         scope.postMessage({ type: 'ready' });
       } catch (err) {
         scope.postMessage({ type: 'error', id: -1, error: describe(err) });
+        return;
       }
+      onReady?.(sessions);
       return;
     }
     if (m.type === 'run') {
@@ -110,6 +119,31 @@ export function serveSessionWorker(scope: WorkerScope): void {
       }
     }
   });
+}
+
+/**
+ * Runs the model on zero feeds of its declared shapes (when every required input has a
+ * static shape and a supported dtype) for about `ms` (at most 2000 runs): a fresh worker isolate otherwise
+ * compiles the kernels' JavaScript during its first real runs, on V8's background threads,
+ * which on a 2-core machine take a core from the compute threads for ~1-2 s of runs.
+ * Only the worker's own state warms up (JIT, arena); results never depend on it.
+ */
+function warmUp(ir: ModelIR, sessions: SliceSessions, ms: number): void {
+  const feeds: Record<string, Tensor> = {};
+  for (const i of requiredInputs(ir.graph)) {
+    if (i.dtype === undefined || !isDType(i.dtype) || !i.shape || !i.shape.every((d): d is number => typeof d === 'number')) return;
+    const shape = i.shape as number[];
+    feeds[i.name] = new Tensor(i.dtype, shape, allocData(i.dtype, shape.reduce((a, b) => a * b, 1)));
+  }
+  const end = performance.now() + ms;
+  try {
+    // a session of its own (the slice sessions are per limit, unknown yet): the JIT is per isolate
+    const s = new Session(sessions.model, sessions.options);
+    // V8 has optimised the kernels' JavaScript after ~1000-2000 runs: more is wasted
+    for (let i = 0; i < 2000 && performance.now() < end; i++) s.run(feeds);
+  } catch {
+    // a model that cannot run on zeros (or over the limits) simply starts cold
+  }
 }
 
 function describe(err: unknown): { code?: string; name?: string; message: string } {
