@@ -159,7 +159,7 @@ if (mm) {
   console.log(
     `\nceiling: the canonical GEMM (128-bit wasm SIMD, multiply then add) peaks at ${ceiling.gflops.toFixed(1)} GFLOP/s in cache ` +
       `[${ceiling.shape.join('x')}]; onnxruntime's matmul512 runs at ${ortGflops.toFixed(1)} GFLOP/s, ` +
-      `so no canonical MatMul here can get below ${(ortGflops / ceiling.gflops).toFixed(2)}x ORT`,
+      `so MatMul-bound work stays near ${(ortGflops / ceiling.gflops).toFixed(1)}x ORT on this machine`,
   );
 }
 let memory: MemoryResult[] = [];
