@@ -87,3 +87,30 @@ test('intermediates a caller keeps through afterNode are never recycled', () => 
   assert.ok(kept.length > 0);
   for (const k of kept) assert.deepEqual(k.t.data, k.copy);
 });
+
+test('Relu writes in place only into a buffer that dies at it', () => {
+  // c = Neg(x); r = Relu(c); when c is read later (z = c + r) or is a graph output, Relu must
+  // not overwrite it; when Relu is its last reader, it may.
+  const x = randomTensor([3, 50], 6);
+  const neg = (x.data as Float32Array).map((v) => -v);
+  const relu = neg.map((v) => (v > 0 ? v : 0));
+  const cases = [
+    { name: 'c read later', nodes: [['Neg', ['x'], 'c'], ['Relu', ['c'], 'r'], ['Add', ['c', 'r'], 'y']], outputs: ['y'], want: { y: neg.map((v, i) => Math.fround(v + relu[i]!)) } },
+    { name: 'c is an output', nodes: [['Neg', ['x'], 'c'], ['Relu', ['c'], 'y']], outputs: ['c', 'y'], want: { c: neg, y: relu } },
+    { name: 'c dies at Relu but v shares its buffer', nodes: [['Neg', ['x'], 'c'], ['Reshape', ['c', 'flat'], 'v'], ['Relu', ['c'], 'y']], outputs: ['v', 'y'], want: { v: neg, y: relu } },
+    { name: 'c dies at Relu', nodes: [['Neg', ['x'], 'c'], ['Relu', ['c'], 'r'], ['Neg', ['r'], 'y']], outputs: ['y'], want: { y: relu.map((v) => -v) } },
+  ] as const;
+  for (const c of cases) {
+    const bytes = buildModel({
+      inputs: [{ name: 'x', dtype: DType.float32, shape: [3, 50] }],
+      outputs: c.outputs.map((name) => ({ name, dtype: DType.float32 })),
+      initializers: { flat: new Tensor(DType.int64, [1], BigInt64Array.from([150n])) },
+      nodes: c.nodes.map(([op, inputs, out]) => ({ op, inputs: [...inputs], outputs: [out] })),
+    });
+    const s = createSession(bytes);
+    for (let i = 0; i < 3; i++) {
+      const { outputs } = s.run({ x });
+      for (const [k, v] of Object.entries(c.want)) assert.deepEqual(outputs[k]!.data, v, `${c.name}: ${k}`);
+    }
+  }
+});

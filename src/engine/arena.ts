@@ -48,6 +48,11 @@ export class BufferArena {
     this.pooledBytes += buf.byteLength;
   }
 
+  /** True for a buffer this arena handed out. */
+  owns(buf: ArrayBufferLike): boolean {
+    return this.owned.has(buf as ArrayBuffer);
+  }
+
   /** Bytes currently held in free lists. */
   get pooled(): number {
     return this.pooledBytes;

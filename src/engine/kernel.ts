@@ -35,13 +35,16 @@ export class KernelContext {
   readonly env: SubgraphEnv | undefined;
   /** Where `alloc` takes its buffers (the session's memory plan); plain allocation without one. */
   readonly arena: BufferArena | undefined;
+  /** Inputs whose buffers die at this node and may become its output (see allocInPlace). */
+  private readonly donors: ReadonlySet<Tensor> | undefined;
 
-  constructor(node: NodeIR, opset: number, maxTensorBytes: number, env?: SubgraphEnv, arena?: BufferArena) {
+  constructor(node: NodeIR, opset: number, maxTensorBytes: number, env?: SubgraphEnv, arena?: BufferArena, donors?: ReadonlySet<Tensor>) {
     this.node = node;
     this.opset = opset;
     this.maxTensorBytes = maxTensorBytes;
     this.env = env;
     this.arena = arena;
+    this.donors = donors;
   }
 
   /** A value from an enclosing scope (undefined if not visible or outside a session). */
@@ -67,6 +70,17 @@ export class KernelContext {
   alloc(dtype: DType, shape: readonly number[]): Tensor {
     const n = checkTensorBytes(dtype, shape, this.maxTensorBytes, `output of node ${nodeLabel(this.node)}`);
     return new Tensor(dtype, shape, this.arena ? this.arena.take(dtype, n) : allocData(dtype, n));
+  }
+
+  /**
+   * An output of x's dtype and shape that may be x itself: when x's buffer dies at this
+   * node (the session's memory plan says no one else can read it), the output reuses it,
+   * holding x's values; else a fresh zero-filled tensor. Only for kernels that read x[i]
+   * before they write y[i] and never read x[i] again (Relu's elementwise loops).
+   */
+  allocInPlace(x: Tensor): Tensor {
+    if (!this.donors?.has(x)) return this.alloc(x.dtype, x.shape);
+    return new Tensor(x.dtype, x.shape, x.data);
   }
 
   /** Checks the byte cap for a tensor the kernel builds itself (e.g. from an existing typed array). */

@@ -101,7 +101,8 @@ export class Session {
     const refs = new Map<ArrayBufferLike, number>();
     for (const node of g.nodes) {
       const inputs = node.inputs.map((name) => (name === '' ? undefined : values.get(name)));
-      let outs = this.invoke(g, node, this.kernels[node.index]!, inputs, (name) => values.get(name), arena);
+      const donors = arena && this.donors(node, inputs, refs, arena);
+      let outs = this.invoke(g, node, this.kernels[node.index]!, inputs, (name) => values.get(name), arena, donors);
       outs = options.afterNode?.(node, outs) ?? outs;
       const digests: (Uint8Array | undefined)[] = [];
       node.outputs.forEach((name, i) => {
@@ -138,6 +139,24 @@ export class Session {
   }
 
   /**
+   * Inputs of `node` whose buffers die at it: read once by this node as its last reader,
+   * the only live value on their buffer, which the arena made whole (not a view). A kernel
+   * may write its output into them (KernelContext.allocInPlace).
+   */
+  private donors(node: NodeIR, inputs: (Tensor | undefined)[], refs: Map<ArrayBufferLike, number>, arena: BufferArena): Set<Tensor> | undefined {
+    let out: Set<Tensor> | undefined;
+    const dying = this.frees[node.index]!;
+    inputs.forEach((t, i) => {
+      const name = node.inputs[i]!;
+      if (!t || !dying.includes(name) || node.inputs.indexOf(name) !== i || node.inputs.lastIndexOf(name) !== i) return;
+      const d = t.data;
+      if (refs.get(d.buffer) !== 1 || !arena.owns(d.buffer) || d.byteOffset !== 0 || d.byteLength !== d.buffer.byteLength) return;
+      (out ??= new Set()).add(t);
+    });
+    return out;
+  }
+
+  /**
    * Runs one node on given inputs (the one-operator check of a fraud proof).
    * Typed errors name the node. A control-flow node whose subgraphs read
    * values from the top-level scope (`node.captures`) needs them in `captures`;
@@ -150,8 +169,16 @@ export class Session {
   }
 
   /** Runs one top-level node's kernel; typed errors name the node. */
-  private invoke(g: GraphIR, node: NodeIR, kernel: Kernel, inputs: (Tensor | undefined)[], outer: (name: string) => Tensor | undefined, arena?: BufferArena): Tensor[] {
-    const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes, this.env(outer), arena);
+  private invoke(
+    g: GraphIR,
+    node: NodeIR,
+    kernel: Kernel,
+    inputs: (Tensor | undefined)[],
+    outer: (name: string) => Tensor | undefined,
+    arena?: BufferArena,
+    donors?: Set<Tensor>,
+  ): Tensor[] {
+    const ctx = new KernelContext(node, this.model.opsets.get(node.domain) ?? 1, this.maxTensorBytes, this.env(outer), arena, donors);
     try {
       return kernel(inputs, ctx);
     } catch (e) {

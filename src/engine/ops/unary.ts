@@ -184,7 +184,8 @@ const Relu: Kernel = (inputs, ctx) => {
   const x = need(inputs, 0, ctx);
   const k = dtypeKind(x.dtype);
   if (k === 'bool' || isUnsigned(x.dtype)) throw badType(ctx, x, 'float or a signed integer type');
-  const y = ctx.alloc(x.dtype, x.shape);
+  // every loop below reads x[i] once, then writes y[i]: y may be x's dying buffer
+  const y = ctx.allocInPlace(x);
   const n = x.size;
   if (x.dtype === DType.float32) {
     const a = (x.data as F32).subarray(0, n), b = y.data as F32;
