@@ -29,7 +29,7 @@
 import type { Kernel, KernelContext, KernelTable } from '../kernel.js';
 import { roundHalfEven } from '../math/index.js';
 import { gemmF32 } from './matmul.js';
-import { conv2dF32Wasm, convTranspose2dF32Wasm } from '../wasm/convolution.js';
+import { conv2dF32Wasm, convTranspose2dF32Wasm, type Conv2dGeometry } from '../wasm/convolution.js';
 import { DType, dtypeName } from '../../tensor/dtype.js';
 import { stridesOf, type Tensor } from '../../tensor/tensor.js';
 import { prod } from './util.js';
@@ -488,25 +488,27 @@ function allFiniteF32(w: Float32Array): boolean {
 function convWasmF32(sh: ConvShapes, geo: Geometry, X: Tensor, W: Tensor, Y: Tensor, bias?: Float32Array): boolean {
   const k = sh.kernel.length;
   if (k < 1 || k > 2) return false;
-  const two = k === 2;
-  return conv2dF32Wasm(X.data as Float32Array, W.data as Float32Array, bias, Y.data as Float32Array, {
-    N: sh.N,
-    C: sh.C,
-    H: two ? sh.xSpatial[0]! : 1,
-    W: sh.xSpatial[k - 1]!,
-    M: sh.M,
-    group: sh.group,
-    KH: two ? sh.kernel[0]! : 1,
-    KW: sh.kernel[k - 1]!,
-    OH: two ? geo.out[0]! : 1,
-    OW: geo.out[k - 1]!,
-    sH: two ? geo.strides[0]! : 1,
-    sW: geo.strides[k - 1]!,
-    dH: two ? geo.dilations[0]! : 1,
-    dW: geo.dilations[k - 1]!,
-    pT: two ? geo.padBegin[0]! : 0,
-    pL: geo.padBegin[k - 1]!,
-  });
+  const g = geometry2d(sh.N, sh.C, sh.M, sh.group, sh.xSpatial, sh.kernel, geo.out, geo.strides, geo.dilations, geo.padBegin);
+  return conv2dF32Wasm(X.data as Float32Array, W.data as Float32Array, bias, Y.data as Float32Array, g);
+}
+
+/** The wasm kernels' 2-D geometry of a 1-D or 2-D convolution (1-D: height 1, no top padding). */
+function geometry2d(
+  N: number, C: number, M: number, group: number,
+  x: readonly number[], kernel: readonly number[], out: readonly number[],
+  strides: readonly number[], dilations: readonly number[], padBegin: readonly number[],
+): Conv2dGeometry {
+  const last = kernel.length - 1;
+  const h = (a: readonly number[], dflt: number) => (last === 1 ? a[0]! : dflt);
+  return {
+    N, C, M, group,
+    H: h(x, 1), W: x[last]!,
+    KH: h(kernel, 1), KW: kernel[last]!,
+    OH: h(out, 1), OW: out[last]!,
+    sH: h(strides, 1), sW: strides[last]!,
+    dH: h(dilations, 1), dW: dilations[last]!,
+    pT: h(padBegin, 0), pL: padBegin[last]!,
+  };
 }
 
 function useGemm(sh: ConvShapes, geo: Geometry, W: Tensor): boolean {
@@ -1146,22 +1148,8 @@ const ConvTranspose: Kernel = (inputs, ctx) => {
   if (f32 && (k === 1 || k === 2) && convSchedule !== 'gemm' && convSchedule !== 'direct') {
     // one WebAssembly call (../wasm/convolution.ts): the same gather order per element,
     // for finite weights (it declines otherwise, and the scatter below runs)
-    const two = k === 2;
-    const done = convTranspose2dF32Wasm(X.data as Float32Array, W.data as Float32Array, B?.data as Float32Array | undefined, Y.data as Float32Array, {
-      N, C, M, group,
-      H: two ? xSpatial[0]! : 1,
-      W: xSpatial[k - 1]!,
-      KH: two ? kernel[0]! : 1,
-      KW: kernel[k - 1]!,
-      OH: two ? out[0]! : 1,
-      OW: out[k - 1]!,
-      sH: two ? strides[0]! : 1,
-      sW: strides[k - 1]!,
-      dH: two ? dilations[0]! : 1,
-      dW: dilations[k - 1]!,
-      pT: two ? padBegin[0]! : 0,
-      pL: padBegin[k - 1]!,
-    });
+    const g = geometry2d(N, C, M, group, xSpatial, kernel, out, strides, dilations, padBegin);
+    const done = convTranspose2dF32Wasm(X.data as Float32Array, W.data as Float32Array, B?.data as Float32Array | undefined, Y.data as Float32Array, g);
     if (done) return [Y];
   }
   const maps: AxisMap[] = [];
