@@ -302,6 +302,23 @@ export class SessionPool {
       }
       return this.runShared(feeds, live, ranges, limit, sliceFeeds);
     }
+    return this.runMessages(feeds, live, ranges, limit, sliceFeeds, split);
+  }
+
+  /**
+   * The message path (Web Workers, or Node workers without shared memory): post every
+   * worker its slice, compute the first one, then await the answers; a lost worker's
+   * slice is computed here, any error re-runs the whole batch single-threaded.
+   */
+  private async runMessages(
+    feeds: Record<string, Tensor>,
+    live: WorkerState[],
+    ranges: [number, number][],
+    limit: (k: number) => number,
+    sliceFeeds: (a: number, b: number, copy: boolean) => Record<string, Tensor>,
+    split: Set<string>,
+  ): Promise<RunResult> {
+    const n = ranges[ranges.length - 1]![1];
     // the workers' slices first, so they compute while the caller computes its own
     const pending = ranges.slice(1).map(([a, b], j) => this.dispatch(live[j]!, sliceFeeds(a, b, true), limit(b - a), split));
     const t0 = performance.now();
@@ -333,6 +350,11 @@ export class SessionPool {
       if (part.length !== cat.length || !part.every((t, i) => cat[i]!.add(t, b - a))) return this.session.run(feeds);
     }
     if (!cat.every((c) => c.complete)) return this.session.run(feeds);
+    return this.result(cat);
+  }
+
+  /** The run's result from its completed outputs. */
+  private result(cat: Concat[]): RunResult {
     const outputList = cat.map((c) => c.out);
     const outputs: Record<string, Tensor> = {};
     this.session.outputs.forEach((o, i) => (outputs[o.name] = outputList[i]!));
@@ -406,10 +428,7 @@ export class SessionPool {
     if (!ok || !cat!.every((c) => c.complete)) return this.session.run(feeds);
     this.stats.splitRuns++;
     this.judge(performance.now() - t0, (t1 - t0) / ranges[0]![1], n);
-    const outputList = cat!.map((c) => c.out);
-    const outputs: Record<string, Tensor> = {};
-    this.session.outputs.forEach((o, i) => (outputs[o.name] = outputList[i]!));
-    return { outputs, outputList };
+    return this.result(cat!);
   }
 
   /**
