@@ -1,13 +1,12 @@
 import { InputError, KernelError, UnsupportedError, VerinferError } from '../errors.js';
 import { loadModel, nodeLabel, type LoadOptions } from '../onnx/load.js';
 import { requiredInputs, type GraphIR, type ModelIR, type NodeIR, type ValueInfo } from '../onnx/model.js';
-import { tensorDigest } from '../tensor/canonical.js';
 import { checkDType, dtypeName, isDType } from '../tensor/dtype.js';
 import { DEFAULT_MAX_TENSOR_BYTES, type Tensor } from '../tensor/tensor.js';
 import { BufferArena } from './arena.js';
 import { KernelContext, type Kernel, type SubgraphEnv } from './kernel.js';
 import { getKernel } from './registry.js';
-import { TraceBuilder, type Trace } from './trace.js';
+import { buildTrace, getTraceHasher, type DigestHandle, type Trace } from './trace.js';
 import { markConstant } from './wasm/gemm.js';
 
 /** Names the set of canonical kernel definitions; any change of kernel arithmetic changes it. */
@@ -94,7 +93,10 @@ export class Session {
     const values = new Map<string, Tensor>(g.initializers);
     this.checkFeeds(feeds);
     for (const [k, v] of Object.entries(feeds)) values.set(k, v);
-    const trace = options.trace ? new TraceBuilder() : undefined;
+    // digests are collected per node and resolved at the end: a hasher may compute them
+    // on another thread while the next nodes run (trace.ts, TraceHasher)
+    const hasher = getTraceHasher();
+    const trace: { node: NodeIR; digests: (DigestHandle | undefined)[] }[] | undefined = options.trace ? [] : undefined;
     // buffers go back to the arena when no live value references them; not when the
     // caller sees intermediates (afterNode may keep them)
     const arena = options.afterNode ? undefined : this.arena;
@@ -104,7 +106,7 @@ export class Session {
       const donors = arena && this.donors(node, inputs, refs, arena);
       let outs = this.invoke(g, node, this.kernels[node.index]!, inputs, (name) => values.get(name), arena, donors);
       outs = options.afterNode?.(node, outs) ?? outs;
-      const digests: (Uint8Array | undefined)[] = [];
+      const digests: (DigestHandle | undefined)[] = [];
       node.outputs.forEach((name, i) => {
         if (name === '') {
           digests.push(undefined);
@@ -114,9 +116,9 @@ export class Session {
         if (!t) throw new VerinferError('KERNEL_FAILED', `node ${nodeLabel(node)} did not produce output ${i} (${name})`, { node: node.index });
         values.set(name, t);
         if (arena) refs.set(t.data.buffer, (refs.get(t.data.buffer) ?? 0) + 1);
-        if (trace) digests.push(tensorDigest(t));
+        if (trace) digests.push(hasher.digest(t));
       });
-      trace?.add(node.index, node, digests);
+      trace?.push({ node, digests });
       for (const name of this.frees[node.index]!) {
         const t = values.get(name);
         values.delete(name);
@@ -134,7 +136,7 @@ export class Session {
     return {
       outputs,
       outputList,
-      trace: trace && { leaves: trace.leaves, outputDigests: trace.outputDigests, root: trace.root() },
+      trace: trace && buildTrace(trace),
     };
   }
 

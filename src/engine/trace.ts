@@ -1,5 +1,7 @@
 import { merkleRootOfLeafHashes, leafHash } from '../hash/merkle.js';
 import type { NodeIR } from '../onnx/model.js';
+import { tensorDigest } from '../tensor/canonical.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 const utf8 = new TextEncoder();
 const ABSENT = new Uint8Array(32);
@@ -46,6 +48,45 @@ export class TraceBuilder {
   root(): Uint8Array {
     return merkleRootOfLeafHashes(this.leafHashes);
   }
+}
+
+/** A tensor digest that may still be computing: call it for the 32 bytes. */
+export type DigestHandle = () => Uint8Array;
+
+/**
+ * Where a traced run's output digests are computed (issue 7). `digest` must have read
+ * or copied `t` before it returns (the engine may reuse the buffer for the next node);
+ * the handle must give exactly tensorDigest(t). The default hashes right away; a
+ * platform may hash on another thread while the next nodes compute
+ * (src/platform/trace-hasher.ts).
+ */
+export interface TraceHasher {
+  digest(t: Tensor): DigestHandle;
+}
+
+export const syncTraceHasher: TraceHasher = {
+  digest(t) {
+    const d = tensorDigest(t);
+    return () => d;
+  },
+};
+
+let traceHasher: TraceHasher = syncTraceHasher;
+
+/** Installs a trace hasher (undefined: the synchronous default). */
+export function setTraceHasher(h: TraceHasher | undefined): void {
+  traceHasher = h ?? syncTraceHasher;
+}
+
+export function getTraceHasher(): TraceHasher {
+  return traceHasher;
+}
+
+/** The trace of a run from, per node in order, its output digest handles (undefined: omitted output). */
+export function buildTrace(nodes: readonly { node: NodeIR; digests: (DigestHandle | undefined)[] }[]): Trace {
+  const b = new TraceBuilder();
+  for (const { node, digests } of nodes) b.add(node.index, node, digests.map((h) => h?.()));
+  return { leaves: b.leaves, outputDigests: b.outputDigests, root: b.root() };
 }
 
 export interface Trace {
