@@ -1,7 +1,9 @@
-// `npm run bench`: times the engine and onnxruntime-node (1 intra-op thread)
-// on the same generated models in one run and prints medians and ratios, the
-// receipt overhead (eager: trace hashing + signing; lazy: signing only, the
-// trace is computed only if a dispute asks), and the size and checking time of a fraud proof.
+// `npm run bench`: times the engine and onnxruntime-node (1 intra-op thread) on the same
+// generated models in one run and prints medians and ratios, the 2-thread speed-up, the
+// receipt overhead (eager: trace hashing + signing, also with the trace hashed on a worker
+// thread; lazy: signing only, the trace is computed only if a dispute asks), the size and
+// checking time of a fraud proof, the GEMM ceiling, peak memory, hashing throughput and
+// the network figures.
 // `npm run bench -- --json` adds one JSON object on the last line.
 import '../src/platform/node.js';
 import * as ort from 'onnxruntime-node';
@@ -23,6 +25,7 @@ import { tensorListDigest } from '../src/tensor/canonical.js';
 import { Tensor as T } from '../src/tensor/tensor.js';
 import { installGemmPool, closeGemmPool } from '../src/platform/pool.js';
 import { createSessionPool } from '../src/platform/session-pool.js';
+import { installTraceHasher, closeTraceHasher, traceHasherReady } from '../src/platform/trace-hasher.js';
 import { gemmCeiling } from './ceiling.js';
 import { benchMemory, type MemoryResult } from './memory.js';
 import { benchHash, type HashThroughput } from './hash.js';
@@ -119,29 +122,40 @@ async function bench(m: FixtureModel) {
   }
   const speedup2 = engineMs2 === undefined ? undefined : engineMs / engineMs2;
   const traceMs = await time(() => session.run(m.feeds, { trace: true }), 3, 800);
+  // the same traced run with the trace hashed on a worker thread (src/platform/trace-hasher.ts)
+  const hasher = await installTraceHasher({ workers: 1 });
+  if (hasher) await traceHasherReady(hasher);
+  const traceWorkerMs = await time(() => session.run(m.feeds, { trace: true }), 3, 800);
+  await closeTraceHasher();
   const cid = await modelCid(m.bytes);
   const traced = session.run(m.feeds, { trace: true });
   const signMs = await time(() => sign(m, session, cid, traced.outputList, traced.trace!.root), 5, 300);
   const receiptOverheadPct = (100 * (traceMs + signMs - engineMs)) / engineMs;
+  const workerOverheadPct = (100 * (traceWorkerMs + signMs - engineMs)) / engineMs;
   // a lazy receipt (all-zero trace root): plain inference + input/output digests + signature
   const lazyOverheadPct = (100 * signMs) / engineMs;
   const fraud = m.name === 'cnn' || m.name === 'transformer' ? await fraudProofCost(m, session, cid) : undefined;
   const o = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const feeds = ortFeeds(m.feeds);
   const ortMs = await time(() => o.run(feeds), 10, 1500);
-  return { name: m.name, engineMs, engineMs2, speedup2, split, ortMs, ratio: engineMs / ortMs, traceMs, signMs, receiptOverheadPct, lazyOverheadPct, fraud };
+  return { name: m.name, engineMs, engineMs2, speedup2, split, ortMs, ratio: engineMs / ortMs, traceMs, traceWorkerMs, signMs, receiptOverheadPct, workerOverheadPct, lazyOverheadPct, fraud };
 }
 
 const results = [];
+const wants = (part: string) => !only || only.split(',').includes(part);
+// peak memory first, while this process has no worker threads that could compete with the
+// measuring child processes for the 2 cores (their RSS peaks then drift with GC timing)
+const memoryOf = benchModels().map((m) => m.name).filter((n) => !only || only.split(',').includes(n));
+const memory: MemoryResult[] = wants('memory') ? await benchMemory(memoryOf.length ? memoryOf : undefined) : [];
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, onnxruntime-node (1 thread)`);
-if (!only || only.split(',').some((o) => o !== 'network')) console.log('workload       engine ms     ORT ms    engine/ORT   +trace ms  +sign ms  receipt overhead eager    lazy   2 workers ms (speedup)');
+if (!only || only.split(',').some((o) => o !== 'network')) console.log('workload       engine ms     ORT ms    engine/ORT   +trace ms  +sign ms  receipt overhead eager (hashed on a worker)    lazy   2 workers ms (speedup)');
 for (const m of benchModels()) {
   if (only && !only.split(',').includes(m.name)) continue;
   const r = await bench(m);
   results.push(r);
   console.log(
     `${r.name.padEnd(12)} ${r.engineMs.toFixed(2).padStart(11)} ${r.ortMs.toFixed(2).padStart(10)} ${r.ratio.toFixed(1).padStart(12)}x ` +
-      `${r.traceMs.toFixed(2).padStart(10)} ${r.signMs.toFixed(2).padStart(9)} ${r.receiptOverheadPct.toFixed(1).padStart(21)}% ${r.lazyOverheadPct.toFixed(1).padStart(6)}%` +
+      `${r.traceMs.toFixed(2).padStart(10)} ${r.signMs.toFixed(2).padStart(9)} ${r.receiptOverheadPct.toFixed(1).padStart(21)}% ${`(${r.workerOverheadPct.toFixed(1)}%)`.padStart(20)} ${r.lazyOverheadPct.toFixed(1).padStart(6)}%` +
       (r.engineMs2 === undefined ? '' : ` ${r.engineMs2.toFixed(2).padStart(15)} (${r.speedup2!.toFixed(2)}x, ${r.split})`),
   );
 }
@@ -150,7 +164,6 @@ for (const r of results) {
   if (!r.fraud) continue;
   console.log(`${(r.name + ` (node ${r.fraud.node})`).padEnd(50)} ${String(r.fraud.bytes).padStart(11)} ${String(r.fraud.rounds).padStart(8)} ${r.fraud.verifyMs.toFixed(2).padStart(11)} ${r.engineMs.toFixed(2).padStart(22)}`);
 }
-const wants = (part: string) => !only || only.split(',').includes(part);
 let ceiling: ReturnType<typeof gemmCeiling> | undefined;
 const mm = results.find((r) => r.name === 'matmul512');
 if (mm) {
@@ -162,9 +175,7 @@ if (mm) {
       `so MatMul-bound work stays near ${(ortGflops / ceiling.gflops).toFixed(1)}x ORT on this machine`,
   );
 }
-let memory: MemoryResult[] = [];
-if (wants('memory')) {
-  memory = await benchMemory(only && results.length ? results.map((r) => r.name) : undefined);
+if (memory.length) {
   console.log('\npeak memory of a run (fresh process each, RSS above baseline)   engine MiB   ORT MiB   engine/ORT');
   for (const r of memory) {
     console.log(`${r.name.padEnd(62)} ${(r.enginePeakBytes / 2 ** 20).toFixed(1).padStart(10)} ${(r.ortPeakBytes / 2 ** 20).toFixed(1).padStart(9)} ${r.ratio.toFixed(2).padStart(11)}x`);
