@@ -24,21 +24,32 @@ export type Sha256Runs = (prefix: number, data: Uint8Array, runBytes: number, ou
 /** Number of runs `data` is cut into (the last may be shorter; none when empty). */
 export const runCount = (length: number, runBytes: number): number => Math.ceil(length / runBytes);
 
-/** Sha256Runs on top of any one-at-a-time implementation (one scratch buffer, no allocation per run). */
-export function runsFrom(f: Sha256Implementation): Sha256Runs {
+/**
+ * Sha256Runs from a one-message hash `into(msg, out, at)` that writes SHA-256(msg) to
+ * out[at, at + 32): each run is joined to its prefix in one scratch buffer (no
+ * allocation per run) and hashed with one call.
+ */
+export function runsInto(into: (msg: Uint8Array, out: Uint8Array, at: number) => void): Sha256Runs {
   let scratch = new Uint8Array(0);
   return (prefix, data, runBytes, out) => {
     if (scratch.length < runBytes + 1) scratch = new Uint8Array(runBytes + 1);
     scratch[0] = prefix;
-    const parts = [scratch];
     const n = runCount(data.length, runBytes);
     for (let i = 0; i < n; i++) {
       const run = data.subarray(i * runBytes, Math.min((i + 1) * runBytes, data.length));
       scratch.set(run, 1);
-      parts[0] = scratch.subarray(0, run.length + 1);
-      out.set(f(parts), 32 * i);
+      into(scratch.subarray(0, run.length + 1), out, 32 * i);
     }
   };
+}
+
+/** Sha256Runs on top of any one-at-a-time implementation. */
+export function runsFrom(f: Sha256Implementation): Sha256Runs {
+  const parts: Uint8Array[] = [new Uint8Array(0)];
+  return runsInto((msg, out, at) => {
+    parts[0] = msg;
+    out.set(f(parts), at);
+  });
 }
 
 let implementation: Sha256Implementation = portableSha256;

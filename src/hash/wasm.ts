@@ -8,7 +8,7 @@
 // Node's native SHA-NI hash is faster on long messages and stays the Node default
 // (src/platform/node.ts, which also uses the SIMD batch for interior nodes).
 import { createSHA256, type IHasher } from 'hash-wasm';
-import { portableSha256, runCount, runsFrom, setSha256Implementation, type Sha256Implementation, type Sha256Runs } from './sha256.js';
+import { portableSha256, runsFrom, runsInto, setSha256Implementation, type Sha256Implementation, type Sha256Runs } from './sha256.js';
 import { createSha256x4Runs } from './sha256x4.js';
 
 export interface WasmSha256 {
@@ -25,20 +25,9 @@ export function hashWasmImplementation(h: IHasher): WasmSha256 {
     for (const p of parts) h.update(p);
     return h.digest('binary');
   };
-  let scratch = new Uint8Array(1025);
-  // one update per run: the prefix byte and the run joined in a scratch buffer (hash-wasm
-  // copies every update into its memory; one copy of 1 + runBytes beats two calls)
-  const runs: Sha256Runs = (prefix, data, runBytes, out) => {
-    if (scratch.length < runBytes + 1) scratch = new Uint8Array(runBytes + 1);
-    scratch[0] = prefix;
-    const n = runCount(data.length, runBytes);
-    for (let i = 0; i < n; i++) {
-      const lo = i * runBytes;
-      const hi = Math.min(lo + runBytes, data.length);
-      scratch.set(data.subarray(lo, hi), 1);
-      out.set(h.init().update(scratch.subarray(0, hi - lo + 1)).digest('binary'), 32 * i);
-    }
-  };
+  // one update per run: prefix and run joined (hash-wasm copies every update into its
+  // memory; one copy of 1 + runBytes beats two calls)
+  const runs = runsInto((msg, out, at) => out.set(h.init().update(msg).digest('binary'), at));
   return { sha256, runs };
 }
 

@@ -1,7 +1,7 @@
 // Node.js platform setup: installs native implementations behind the portable
 // interfaces of the browser-safe layers. Import once at a Node entry point.
 import * as nodeCrypto from 'node:crypto';
-import { runCount, setSha256Implementation, type Sha256Implementation, type Sha256Runs } from '../hash/sha256.js';
+import { runsInto, setSha256Implementation, type Sha256Implementation, type Sha256Runs } from '../hash/sha256.js';
 import { createSha256x4Runs } from '../hash/sha256x4.js';
 
 // One-shot crypto.hash (Node >= 20.12) skips the Hash object. Digests come back as
@@ -44,21 +44,8 @@ export const nodeSha256: Sha256Implementation = (parts) => {
   return out;
 };
 
-let runScratch = new Uint8Array(1025);
-
 /** Batched form: one native one-shot hash per run, no allocation per run but the digest string. */
-export const nodeSha256Runs: Sha256Runs = (prefix, data, runBytes, out) => {
-  if (runScratch.length < runBytes + 1) runScratch = new Uint8Array(runBytes + 1);
-  const s = runScratch;
-  s[0] = prefix;
-  const n = runCount(data.length, runBytes);
-  for (let i = 0; i < n; i++) {
-    const lo = i * runBytes;
-    const hi = Math.min(lo + runBytes, data.length);
-    s.set(data.subarray(lo, hi), 1);
-    putDigest(hashBinary(s.subarray(0, hi - lo + 1)), out, 32 * i);
-  }
-};
+export const nodeSha256Runs: Sha256Runs = runsInto((msg, out, at) => putDigest(hashBinary(msg), out, at));
 
 /**
  * Below this run length the WebAssembly SIMD batch (four messages per instruction, one
